@@ -1,0 +1,100 @@
+/* fastnn.h - the one public C header of fastnn's kernels.
+ *
+ * Conventions:
+ *  - Every matrix is row-major. Buffer names carry their layout: x_bi is (batch, in),
+ *    w_io is (in, out), y_bo is (batch, out).
+ *  - Functions are named fnn_<operation>_<type>; the _f32 and _f64 variants have the same
+ *    contract.
+ *  - No kernel keeps a static or global buffer: scratch space is allocated per call, so
+ *    Python threads may call any kernel concurrently.
+ *  - Functions that allocate return 0 on success and FNN_ENOMEM when malloc fails.
+ */
+#ifndef FASTNN_H
+#define FASTNN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FNN_OK 0
+#define FNN_ENOMEM (-1)
+#define FNN_EINVAL (-2)
+
+/* ---- threads (threads.c) ----------------------------------------------------------- */
+void fnn_set_num_threads(int n);   /* n < 1 restores the default (OMP_NUM_THREADS or cores) */
+int fnn_get_num_threads(void);
+int fnn_openmp_enabled(void);
+/* Threads worth using for `flops` floating-point operations: 1 below the point where a
+ * fork/join costs more than it saves, else at most fnn_get_num_threads(). */
+int fnn_threads_for(double flops);
+
+/* ---- CPU features and kernel dispatch (cpu.c) ---------------------------------------- */
+/* Name of the GEMM micro-kernel family in use: "avx512", "avx2" or "portable". */
+const char *fnn_kernel_name(void);
+/* Force a kernel family (tests and benchmarks). Returns 0, or FNN_EINVAL when the name is
+ * unknown or the CPU cannot run it. NULL or "auto" restores the automatic choice. Packed
+ * weight buffers made under one family must not be used under another. */
+int fnn_set_kernel(const char *name);
+int fnn_cpu_has(const char *feature); /* "avx2", "fma", "avx512f", ... */
+
+#include "activations.h"
+
+/* ---- GEMM (gemm/) -------------------------------------------------------------------- */
+/* C = alpha * op(A) * op(B) + beta * C, op(X) = X or X^T.
+ * op(A) is m x k, op(B) is k x n, C is m x n; lda/ldb/ldc are row strides in elements of
+ * A, B, C as stored. beta == 0 never reads C (NaN in C does not propagate). */
+int fnn_gemm_f32(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
+                 const float *a, size_t lda, const float *b, size_t ldb, float beta,
+                 float *c, size_t ldc);
+int fnn_gemm_f64(int trans_a, int trans_b, size_t m, size_t n, size_t k, double alpha,
+                 const double *a, size_t lda, const double *b, size_t ldb, double beta,
+                 double *c, size_t ldc);
+
+/* Packed B: op(B) (k x n) copied once into the micro-kernel's panel layout, so that
+ * inference does not repack weights on every call. Size is in elements. */
+size_t fnn_packed_b_size_f32(size_t k, size_t n);
+size_t fnn_packed_b_size_f64(size_t k, size_t n);
+void fnn_pack_b_f32(int trans_b, size_t k, size_t n, const float *b, size_t ldb, float *packed);
+void fnn_pack_b_f64(int trans_b, size_t k, size_t n, const double *b, size_t ldb, double *packed);
+
+/* ---- dense layer (dense.c) ------------------------------------------------------------- */
+/* y_bo = act(x_bi . w_io + b_o): bias and activation are applied in the GEMM epilogue.
+ * b_o may be NULL (no bias); act may be NULL (linear); z_bo, when not NULL, receives the
+ * pre-activation (needed by backward for activations whose derivative needs it).
+ * w_packed, when not NULL, is w_io packed by fnn_pack_b (and w_io is not read). */
+int fnn_dense_forward_f32(const float *x_bi, size_t m, size_t k, const float *w_io,
+                          const float *w_packed, size_t n, const float *b_o,
+                          const fnn_act *act, float *z_bo, float *y_bo);
+int fnn_dense_forward_f64(const double *x_bi, size_t m, size_t k, const double *w_io,
+                          const double *w_packed, size_t n, const double *b_o,
+                          const fnn_act *act, double *z_bo, double *y_bo);
+
+/* Backward of the dense layer.
+ *   dz_bo = dy_bo * act'(.)  (from y_bo, or from z_bo when the derivative needs it);
+ *   dw_io = x_bi^T . dz_bo;  db_o = sum over the batch of dz_bo;  dx_bi = dz_bo . w_io^T.
+ * dz_bo is a workspace of m x n and may be the same buffer as dy_bo. db_o and dx_bi may be
+ * NULL (no bias; first layer). Reductions over the batch use a fixed order, so the result
+ * does not depend on the thread count. */
+int fnn_dense_backward_f32(const float *x_bi, const float *w_io, const float *z_bo,
+                           const float *y_bo, const float *dy_bo, const fnn_act *act,
+                           size_t m, size_t k, size_t n, float *dz_bo, float *dw_io,
+                           float *db_o, float *dx_bi);
+int fnn_dense_backward_f64(const double *x_bi, const double *w_io, const double *z_bo,
+                           const double *y_bo, const double *dy_bo, const fnn_act *act,
+                           size_t m, size_t k, size_t n, double *dz_bo, double *dw_io,
+                           double *db_o, double *dx_bi);
+
+/* Column sums over the batch, fixed order: out_o[j] = sum_i x_bo[i, j]. */
+void fnn_sum_rows_f32(const float *x_bo, size_t m, size_t n, float *out_o);
+void fnn_sum_rows_f64(const double *x_bo, size_t m, size_t n, double *out_o);
+
+#include "losses.h"
+#include "rng.h"
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FASTNN_H */

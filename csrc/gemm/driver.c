@@ -1,0 +1,69 @@
+/* gemm/driver.c - public GEMM entry points; the loops themselves are in driver_tmpl.h. */
+#include <stdlib.h>
+#include "gemm/gemm.h"
+#ifdef FASTNN_HAVE_OPENMP
+#include <omp.h>
+#endif
+
+const fnn_kernel_f32 *fnn_kernel_f32_current(void) {
+  switch (fnn_family()) {
+    case FNN_FAMILY_AVX512: return &fnn_kernel_avx512_f32;
+    case FNN_FAMILY_AVX2: return &fnn_kernel_avx2_f32;
+    default: return &fnn_kernel_portable_f32;
+  }
+}
+
+const fnn_kernel_f64 *fnn_kernel_f64_current(void) {
+  switch (fnn_family()) {
+    case FNN_FAMILY_AVX512: return &fnn_kernel_avx512_f64;
+    case FNN_FAMILY_AVX2: return &fnn_kernel_avx2_f64;
+    default: return &fnn_kernel_portable_f64;
+  }
+}
+
+#define T float
+#define SFX f32
+#define KERN_T fnn_kernel_f32
+#include "driver_tmpl.h"
+#undef T
+#undef SFX
+#undef KERN_T
+
+#define T double
+#define SFX f64
+#define KERN_T fnn_kernel_f64
+#include "driver_tmpl.h"
+#undef T
+#undef SFX
+#undef KERN_T
+
+int fnn_gemm_f32(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
+                 const float *a, size_t lda, const float *b, size_t ldb, float beta, float *c,
+                 size_t ldc) {
+  return fnn_gemm_ex_f32(fnn_kernel_f32_current(), trans_a, trans_b, m, n, k, alpha, a, lda, b,
+                         ldb, NULL, beta, c, ldc, NULL, NULL, NULL, 0);
+}
+
+int fnn_gemm_f64(int trans_a, int trans_b, size_t m, size_t n, size_t k, double alpha,
+                 const double *a, size_t lda, const double *b, size_t ldb, double beta,
+                 double *c, size_t ldc) {
+  return fnn_gemm_ex_f64(fnn_kernel_f64_current(), trans_a, trans_b, m, n, k, alpha, a, lda, b,
+                         ldb, NULL, beta, c, ldc, NULL, NULL, NULL, 0);
+}
+
+size_t fnn_packed_b_size_f32(size_t k, size_t n) {
+  return packed_b_elems_f32(fnn_kernel_f32_current(), k, n);
+}
+size_t fnn_packed_b_size_f64(size_t k, size_t n) {
+  return packed_b_elems_f64(fnn_kernel_f64_current(), k, n);
+}
+
+void fnn_pack_b_f32(int trans_b, size_t k, size_t n, const float *b, size_t ldb, float *packed) {
+  pack_b_all_f32(fnn_kernel_f32_current(), trans_b, k, n, b, ldb, packed,
+                 fnn_threads_for((double)k * (double)n * 4.0));
+}
+void fnn_pack_b_f64(int trans_b, size_t k, size_t n, const double *b, size_t ldb,
+                    double *packed) {
+  pack_b_all_f64(fnn_kernel_f64_current(), trans_b, k, n, b, ldb, packed,
+                 fnn_threads_for((double)k * (double)n * 4.0));
+}

@@ -1,0 +1,217 @@
+/* gemm/driver_tmpl.h - the five loops around the micro-kernel (BLIS / GotoBLAS structure),
+ * written once and instantiated for float and double by driver.c. Needs T, SFX, KERN_T. */
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define FN(name) CAT(name, SFX)
+
+/* Copy op(B) (k x n) into NR-wide panels that span all of K: panel p holds k rows of NR
+ * values, columns beyond n are zero. One layout serves every KC block (a block starts at
+ * row pc of each panel), so weights can be packed once and reused. */
+static void FN(pack_b_panel_)(int nr, int trans_b, size_t k, size_t n, const T *b, size_t ldb,
+                              size_t p, T *dst) {
+  const size_t j0 = p * (size_t)nr;
+  const size_t nj = n - j0 < (size_t)nr ? n - j0 : (size_t)nr;
+  if (!trans_b) {
+    for (size_t kk = 0; kk < k; kk++) {
+      const T *src = b + kk * ldb + j0;
+      T *d = dst + kk * (size_t)nr;
+      size_t j = 0;
+      for (; j < nj; j++) d[j] = src[j];
+      for (; j < (size_t)nr; j++) d[j] = 0;
+    }
+  } else {
+    for (size_t kk = 0; kk < k; kk++) {
+      T *d = dst + kk * (size_t)nr;
+      size_t j = 0;
+      for (; j < nj; j++) d[j] = b[(j0 + j) * ldb + kk];
+      for (; j < (size_t)nr; j++) d[j] = 0;
+    }
+  }
+}
+
+static size_t FN(packed_b_elems_)(const KERN_T *kern, size_t k, size_t n) {
+  size_t panels = (n + (size_t)kern->nr - 1) / (size_t)kern->nr;
+  return panels * (size_t)kern->nr * (k ? k : 1);
+}
+
+static void FN(pack_b_all_)(const KERN_T *kern, int trans_b, size_t k, size_t n, const T *b,
+                            size_t ldb, T *packed, int nt) {
+  const size_t panels = (n + (size_t)kern->nr - 1) / (size_t)kern->nr;
+  const long np = (long)panels;
+  (void)nt;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+  for (long p = 0; p < np; p++)
+    FN(pack_b_panel_)(kern->nr, trans_b, k, n, b, ldb, (size_t)p, packed + (size_t)p * kern->nr * k);
+}
+
+/* Copy an mc x kc block of op(A) into MR-row panels: panel q holds a[k * MR + r]. */
+static void FN(pack_a_block_)(int mr, int trans_a, const T *a, size_t lda, size_t i0, size_t mc,
+                              size_t p0, size_t kc, T *dst) {
+  for (size_t ir = 0; ir < mc; ir += (size_t)mr) {
+    const size_t mrr = mc - ir < (size_t)mr ? mc - ir : (size_t)mr;
+    T *d = dst + ir * kc;
+    if (!trans_a) {
+      for (size_t r = 0; r < mrr; r++) {
+        const T *src = a + (i0 + ir + r) * lda + p0;
+        for (size_t kk = 0; kk < kc; kk++) d[kk * mr + r] = src[kk];
+      }
+    } else {
+      for (size_t kk = 0; kk < kc; kk++) {
+        const T *src = a + (p0 + kk) * lda + i0 + ir;
+        for (size_t r = 0; r < mrr; r++) d[kk * mr + r] = src[r];
+      }
+    }
+    for (size_t r = mrr; r < (size_t)mr; r++)
+      for (size_t kk = 0; kk < kc; kk++) d[kk * mr + r] = 0;
+  }
+}
+
+/* bias, pre-activation copy and activation on an m x n tile of C, row by row. */
+static void FN(epilogue_)(T *c, size_t ldc, size_t i0, size_t j0, size_t m, size_t n,
+                          const T *bias, const fnn_act *act, T *z, size_t ldz) {
+  for (size_t r = 0; r < m; r++) {
+    T *row = c + (i0 + r) * ldc + j0;
+    if (bias)
+      for (size_t j = 0; j < n; j++) row[j] = row[j] + bias[j0 + j];
+    if (z) {
+      T *zr = z + (i0 + r) * ldz + j0;
+      for (size_t j = 0; j < n; j++) zr[j] = row[j];
+    }
+    if (act && act->kind != FNN_ACT_LINEAR) FN(fnn_act_forward_serial_)(act, row, row, n);
+  }
+}
+
+static void *FN(aligned_alloc_)(size_t elems) {
+  size_t bytes = (elems * sizeof(T) + 63) & ~(size_t)63;
+  return aligned_alloc(64, bytes ? bytes : 64);
+}
+
+int FN(fnn_gemm_ex_)(const KERN_T *kern, int trans_a, int trans_b, size_t m, size_t n, size_t k,
+                     T alpha, const T *a, size_t lda, const T *b, size_t ldb, const T *packed_b,
+                     T beta, T *c, size_t ldc, const T *bias, const fnn_act *act, T *z,
+                     size_t ldz) {
+  if (m == 0 || n == 0) return FNN_OK;
+  const int has_epilogue = bias || z || (act && act->kind != FNN_ACT_LINEAR);
+
+  if (k == 0 || alpha == (T)0) {
+    /* Nothing to multiply: C = beta * C (never reading C when beta is 0). */
+    for (size_t i = 0; i < m; i++) {
+      T *row = c + i * ldc;
+      if (beta == (T)0)
+        for (size_t j = 0; j < n; j++) row[j] = 0;
+      else if (beta != (T)1)
+        for (size_t j = 0; j < n; j++) row[j] = beta * row[j];
+    }
+    if (has_epilogue) FN(epilogue_)(c, ldc, 0, 0, m, n, bias, act, z, ldz);
+    return FNN_OK;
+  }
+
+  const size_t MR = (size_t)kern->mr, NR = (size_t)kern->nr, KC = kern->kc;
+  const size_t NC = kern->nc - kern->nc % NR;
+  const size_t npanels = (n + NR - 1) / NR;
+  const int nt = fnn_threads_for(2.0 * (double)m * (double)n * (double)k);
+
+  T *bpack = NULL;
+  if (!packed_b) {
+    bpack = FN(aligned_alloc_)(FN(packed_b_elems_)(kern, k, n));
+    if (!bpack) return FNN_ENOMEM;
+    FN(pack_b_all_)(kern, trans_b, k, n, b, ldb, bpack, fnn_threads_for((double)k * (double)n * 4.0));
+    packed_b = bpack;
+  }
+
+  /* Work split (threads only ever split independent C tiles, never K):
+   * rows into mb blocks of mc (a multiple of MR), and, when there are too few row blocks,
+   * each block's panels into jchunks groups. mc only changes cache blocking, not the
+   * arithmetic of any element. */
+  size_t mc = kern->mc;
+  size_t mb = (m + mc - 1) / mc;
+  size_t jchunks = 1;
+  if (nt > 1) {
+    const size_t mtiles = (m + MR - 1) / MR;
+    if (mb < (size_t)nt && npanels >= (size_t)nt && m <= mc) {
+      jchunks = (size_t)nt;
+    } else if (mtiles >= (size_t)nt) {
+      size_t want = ((mb + nt - 1) / nt) * nt; /* a multiple of the thread count */
+      size_t rows = (m + want - 1) / want;
+      mc = ((rows + MR - 1) / MR) * MR;
+      mb = (m + mc - 1) / mc;
+    } else {
+      jchunks = npanels < (size_t)nt ? npanels : (size_t)nt;
+    }
+  }
+
+  const size_t kc_max = k < KC ? k : KC;
+  const size_t abuf_elems = ((mc + MR - 1) / MR) * MR * kc_max;
+  T *abuf = FN(aligned_alloc_)(abuf_elems * (size_t)nt);
+  if (!abuf) {
+    free(bpack);
+    return FNN_ENOMEM;
+  }
+
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+#ifdef FASTNN_HAVE_OPENMP
+    T *my_a = abuf + abuf_elems * (size_t)omp_get_thread_num();
+#else
+    T *my_a = abuf;
+#endif
+    for (size_t jc = 0; jc < n; jc += NC) { /* 5th loop: NC columns of B and C */
+      const size_t nc = n - jc < NC ? n - jc : NC;
+      const size_t pan0 = jc / NR, npan = (nc + NR - 1) / NR;
+      const size_t per_chunk = (npan + jchunks - 1) / jchunks;
+      for (size_t pc = 0; pc < k; pc += KC) { /* 4th loop: KC-deep slice of A and B */
+        const size_t kc = k - pc < KC ? k - pc : KC;
+        const T beta_eff = pc == 0 ? beta : (T)1;
+        const int last_k = pc + kc == k;
+        const long items = (long)(mb * jchunks);
+#pragma omp for schedule(static)
+        for (long it = 0; it < items; it++) { /* 3rd loop: MC rows of A and C (and N chunks) */
+          const size_t ib = (size_t)it / jchunks, jb = (size_t)it % jchunks;
+          const size_t ic = ib * mc;
+          const size_t mcur = m - ic < mc ? m - ic : mc;
+          const size_t q0 = jb * per_chunk;
+          const size_t q1 = q0 + per_chunk < npan ? q0 + per_chunk : npan;
+          if (q0 >= q1) continue;
+          /* Pack A when its block is reused across enough panels to repay the copy. */
+          const int pack_a = (q1 - q0) >= 4;
+          if (pack_a) FN(pack_a_block_)(kern->mr, trans_a, a, lda, ic, mcur, pc, kc, my_a);
+          for (size_t q = q0; q < q1; q++) { /* 2nd loop: NR-wide panels of B */
+            const size_t j0 = jc + q * NR;
+            const int ncur = (int)(n - j0 < NR ? n - j0 : NR);
+            const T *bp = packed_b + (pan0 + q) * NR * k + pc * NR;
+            for (size_t ir = 0; ir < mcur; ir += MR) { /* 1st loop: MR rows of A */
+              const int mcr = (int)(mcur - ir < MR ? mcur - ir : MR);
+              const T *ap;
+              ptrdiff_t rs, cs;
+              if (pack_a) {
+                ap = my_a + ir * kc;
+                rs = 1;
+                cs = (ptrdiff_t)MR;
+              } else if (!trans_a) {
+                ap = a + (ic + ir) * lda + pc;
+                rs = (ptrdiff_t)lda;
+                cs = 1;
+              } else {
+                ap = a + pc * lda + ic + ir;
+                rs = 1;
+                cs = (ptrdiff_t)lda;
+              }
+              T *ct = c + (ic + ir) * ldc + j0;
+              kern->ukr(kc, mcr, ncur, ap, rs, cs, bp, ct, ldc, alpha, beta_eff);
+              if (last_k && has_epilogue)
+                FN(epilogue_)(c, ldc, ic + ir, j0, (size_t)mcr, (size_t)ncur, bias, act, z, ldz);
+            }
+          }
+        }
+      }
+    }
+  }
+  free(abuf);
+  free(bpack);
+  return FNN_OK;
+}
+
+#undef FN
+#undef CAT
+#undef CAT_

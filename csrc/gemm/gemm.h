@@ -1,0 +1,65 @@
+/* gemm/gemm.h - internal interface between the GEMM driver and its micro-kernels. */
+#ifndef FASTNN_GEMM_H
+#define FASTNN_GEMM_H
+
+#include <stddef.h>
+#include "fastnn.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#define FNN_X86 1
+#else
+#define FNN_X86 0
+#endif
+
+enum { FNN_FAMILY_PORTABLE = 0, FNN_FAMILY_AVX2 = 1, FNN_FAMILY_AVX512 = 2, FNN_FAMILY_COUNT = 3 };
+
+int fnn_family(void);
+int fnn_family_from_name(const char *name);
+
+/* A micro-kernel computes one m x n tile (m <= MR, n <= NR) of
+ *     C = alpha * (A . B) + beta * C      (beta == 0: C is not read)
+ * over kc steps. Element (r, k) of A is a[r * a_rs + k * a_cs]: packed panels have
+ * a_rs = 1, a_cs = MR; an unpacked row-major A has a_rs = lda, a_cs = 1. B is a packed
+ * micro-panel: kc rows of NR contiguous values, zero beyond column n.
+ * Every output element uses one accumulator and runs k in order, whatever m is, so a row's
+ * result does not depend on how many rows share its tile (batch invariance). */
+typedef void (*fnn_ukr_f32_t)(size_t kc, int m, int n, const float *a, ptrdiff_t a_rs,
+                              ptrdiff_t a_cs, const float *b, float *c, size_t ldc, float alpha,
+                              float beta);
+typedef void (*fnn_ukr_f64_t)(size_t kc, int m, int n, const double *a, ptrdiff_t a_rs,
+                              ptrdiff_t a_cs, const double *b, double *c, size_t ldc,
+                              double alpha, double beta);
+
+typedef struct {
+  int mr, nr;        /* register tile */
+  size_t mc, kc, nc; /* cache blocks: A block mc x kc in L2, B micro-panel kc x nr in L1 */
+  fnn_ukr_f32_t ukr;
+} fnn_kernel_f32;
+
+typedef struct {
+  int mr, nr;
+  size_t mc, kc, nc;
+  fnn_ukr_f64_t ukr;
+} fnn_kernel_f64;
+
+/* The kernel tables of each family; an entry is NULL where the build has no such family. */
+extern const fnn_kernel_f32 fnn_kernel_portable_f32, fnn_kernel_avx2_f32, fnn_kernel_avx512_f32;
+extern const fnn_kernel_f64 fnn_kernel_portable_f64, fnn_kernel_avx2_f64, fnn_kernel_avx512_f64;
+
+const fnn_kernel_f32 *fnn_kernel_f32_current(void);
+const fnn_kernel_f64 *fnn_kernel_f64_current(void);
+
+/* The general driver behind fnn_gemm, fnn_dense_forward and the backward products.
+ * packed_b (may be NULL) is op(B) already packed by fnn_pack_b under the same kernel.
+ * bias (n, may be NULL), act (may be NULL) and z (pre-activation copy, may be NULL) form the
+ * epilogue, applied to each tile once its last K block is done. */
+int fnn_gemm_ex_f32(const fnn_kernel_f32 *kern, int trans_a, int trans_b, size_t m, size_t n,
+                    size_t k, float alpha, const float *a, size_t lda, const float *b,
+                    size_t ldb, const float *packed_b, float beta, float *c, size_t ldc,
+                    const float *bias, const fnn_act *act, float *z, size_t ldz);
+int fnn_gemm_ex_f64(const fnn_kernel_f64 *kern, int trans_a, int trans_b, size_t m, size_t n,
+                    size_t k, double alpha, const double *a, size_t lda, const double *b,
+                    size_t ldb, const double *packed_b, double beta, double *c, size_t ldc,
+                    const double *bias, const fnn_act *act, double *z, size_t ldz);
+
+#endif

@@ -1,0 +1,126 @@
+/* gemm/kernels/ukr_tmpl.h - the MR x NR micro-kernel, written once over a small vector
+ * vocabulary and instantiated per instruction set (ukr_portable.c, ukr_avx2.c,
+ * ukr_avx512.c). Include after defining:
+ *   T           element type             V       vector type (T itself for portable C)
+ *   VL          lanes per vector         MR, NR  register tile (NR a multiple of VL)
+ *   TGT         target attribute (may be empty)
+ *   VZERO()     VLOAD(p)  VSTORE(p, v)  VBCAST(p)  VSET1(x)
+ *   VFMA(a, b, c) = a * b + c (fused where the ISA has it)   VMUL(a, b)   VADD(a, b)
+ *   UKR_NAME    name of the function to define
+ *
+ * Every output element has exactly one accumulator and sums k in order. The row count m
+ * only decides which accumulators exist, never how one is computed: a row gives the same
+ * bits alone or in a full tile. */
+
+#define NV (NR / VL)
+#define UKR_BODY_NAME(n) UKR_BODY_NAME_(n)
+#define UKR_BODY_NAME_(n) n##_body
+#define BODY UKR_BODY_NAME(UKR_NAME)
+
+static inline __attribute__((always_inline)) TGT void BODY(size_t kc, const int M,
+                                                          const int PACKED, int n, const T *a,
+                                                          ptrdiff_t rs, ptrdiff_t cs,
+                                                          const T *b, T *c, size_t ldc,
+                                                          T alpha, T beta) {
+  V acc[MR][NV];
+  for (int r = 0; r < M; r++)
+    for (int v = 0; v < NV; v++) acc[r][v] = VZERO();
+
+  if (PACKED) {
+    /* a is an MR-interleaved panel: a[k * MR + r] */
+    for (size_t k = 0; k < kc; k++) {
+      V bv[NV];
+      for (int v = 0; v < NV; v++) bv[v] = VLOAD(b + v * VL);
+      for (int r = 0; r < M; r++) {
+        V av = VBCAST(a + r);
+        for (int v = 0; v < NV; v++) acc[r][v] = VFMA(av, bv[v], acc[r][v]);
+      }
+      a += MR;
+      b += NR;
+    }
+  } else {
+    const T *ar[MR];
+    for (int r = 0; r < M; r++) ar[r] = a + r * rs;
+    for (size_t k = 0; k < kc; k++) {
+      V bv[NV];
+      for (int v = 0; v < NV; v++) bv[v] = VLOAD(b + v * VL);
+      for (int r = 0; r < M; r++) {
+        V av = VBCAST(ar[r]);
+        ar[r] += cs;
+        for (int v = 0; v < NV; v++) acc[r][v] = VFMA(av, bv[v], acc[r][v]);
+      }
+      b += NR;
+    }
+  }
+
+  /* C update: alpha * acc, then beta * C added (beta == 0 never reads C). */
+  const V va = VSET1(alpha), vb = VSET1(beta);
+  const int scale = alpha != (T)1;
+  for (int r = 0; r < M; r++) {
+    for (int v = 0; v < NV; v++)
+      if (scale) acc[r][v] = VMUL(va, acc[r][v]);
+  }
+  if (n == NR) {
+    for (int r = 0; r < M; r++) {
+      T *cr = c + (size_t)r * ldc;
+      for (int v = 0; v < NV; v++) {
+        V x = acc[r][v];
+        if (beta == (T)0) {
+        } else if (beta == (T)1) {
+          x = VADD(VLOAD(cr + v * VL), x);
+        } else {
+          x = VADD(VMUL(vb, VLOAD(cr + v * VL)), x);
+        }
+        VSTORE(cr + v * VL, x);
+      }
+    }
+  } else {
+    T tmp[NR];
+    for (int r = 0; r < M; r++) {
+      T *cr = c + (size_t)r * ldc;
+      for (int v = 0; v < NV; v++) VSTORE(tmp + v * VL, acc[r][v]);
+      if (beta == (T)0) {
+        for (int j = 0; j < n; j++) cr[j] = tmp[j];
+      } else if (beta == (T)1) {
+        for (int j = 0; j < n; j++) cr[j] = cr[j] + tmp[j];
+      } else {
+        for (int j = 0; j < n; j++) cr[j] = beta * cr[j] + tmp[j];
+      }
+    }
+  }
+}
+
+#define UKR_CASE(M)                                                                   \
+  case M:                                                                             \
+    if (packed)                                                                       \
+      BODY(kc, M, 1, n, a, rs, cs, b, c, ldc, alpha, beta);                           \
+    else                                                                              \
+      BODY(kc, M, 0, n, a, rs, cs, b, c, ldc, alpha, beta);                           \
+    break;
+
+TGT void UKR_NAME(size_t kc, int m, int n, const T *a, ptrdiff_t rs, ptrdiff_t cs,
+                  const T *b, T *c, size_t ldc, T alpha, T beta) {
+  const int packed = (rs == 1 && cs == MR);
+  switch (m) {
+    UKR_CASE(1)
+    UKR_CASE(2)
+    UKR_CASE(3)
+    UKR_CASE(4)
+#if MR > 4
+    UKR_CASE(5)
+    UKR_CASE(6)
+#endif
+#if MR > 6
+    UKR_CASE(7)
+    UKR_CASE(8)
+#endif
+    default:
+      break;
+  }
+}
+
+#undef UKR_CASE
+#undef BODY
+#undef UKR_BODY_NAME
+#undef UKR_BODY_NAME_
+#undef NV

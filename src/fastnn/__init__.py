@@ -1,0 +1,26 @@
+"""fastnn: a Keras-compatible neural-network library for the CPU.
+
+Write tf.keras code, then ``import fastnn as keras``. The arithmetic runs in C kernels with
+OpenMP; Python only orchestrates.
+"""
+__version__ = "0.1.0"
+
+from fastnn._core import (  # noqa: F401
+    get_num_threads,
+    openmp_enabled,
+    set_num_threads,
+)
+from fastnn import ops  # noqa: F401
+
+
+def show_config(file=None):
+    """Print the version, the GEMM kernel in use, OpenMP on or off and the thread count."""
+    import sys
+    from fastnn import _core
+
+    out = file if file is not None else sys.stdout
+    print(f"fastnn {__version__}", file=out)
+    print(f"  kernel:   {_core.kernel_name()} (this CPU can run: "
+          f"{', '.join(_core.available_kernels())})", file=out)
+    print(f"  openmp:   {'on' if _core.openmp_enabled() else 'off'}", file=out)
+    print(f"  threads:  {_core.get_num_threads()}", file=out)

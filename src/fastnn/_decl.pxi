@@ -1,0 +1,26 @@
+# _decl.pxi - the C declarations of fastnn.h shared by all bindings.
+
+cdef extern from "fastnn.h" nogil:
+    enum:
+        FNN_OK
+        FNN_ENOMEM
+        FNN_EINVAL
+
+    void fnn_set_num_threads(int n)
+    int fnn_get_num_threads()
+    int fnn_openmp_enabled()
+    const char *fnn_kernel_name()
+    int fnn_set_kernel(const char *name)
+    int fnn_cpu_has(const char *feature)
+
+    ctypedef struct fnn_act:
+        int kind
+        double alpha
+        double max_value
+        double threshold
+
+    enum:
+        FNN_ACT_LINEAR
+        FNN_ACT_COUNT
+
+    int fnn_act_backward_needs_input(int kind)

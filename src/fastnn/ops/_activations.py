@@ -1,0 +1,2 @@
+"""fastnn.ops._activations."""
+__all__ = []

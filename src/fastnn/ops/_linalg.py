@@ -1,0 +1,2 @@
+"""fastnn.ops._linalg."""
+__all__ = []

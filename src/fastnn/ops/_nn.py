@@ -1,0 +1,2 @@
+"""fastnn.ops._nn."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""fastnn.ops._random."""
+__all__ = []
