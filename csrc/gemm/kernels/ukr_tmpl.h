@@ -13,6 +13,7 @@
  * bits alone or in a full tile. */
 
 #define NV (NR / VL)
+#define UNROLL _Pragma("GCC unroll 16")
 #define UKR_BODY_NAME(n) UKR_BODY_NAME_(n)
 #define UKR_BODY_NAME_(n) n##_body
 #define BODY UKR_BODY_NAME(UKR_NAME)
@@ -23,31 +24,36 @@ static inline __attribute__((always_inline)) TGT void BODY(size_t kc, const int 
                                                           const T *b, T *c, size_t ldc,
                                                           T alpha, T beta) {
   V acc[MR][NV];
-  for (int r = 0; r < M; r++)
-    for (int v = 0; v < NV; v++) acc[r][v] = VZERO();
+  /* C is touched only after the K loop; start fetching its rows now. */
+  UNROLL for (int r = 0; r < M; r++) {
+    __builtin_prefetch(c + (size_t)r * ldc, 1, 3);
+    __builtin_prefetch(c + (size_t)r * ldc + NR - 1, 1, 3);
+  }
+  UNROLL for (int r = 0; r < M; r++)
+    UNROLL for (int v = 0; v < NV; v++) acc[r][v] = VZERO();
 
   if (PACKED) {
     /* a is an MR-interleaved panel: a[k * MR + r] */
-    for (size_t k = 0; k < kc; k++) {
+    _Pragma("GCC unroll 4") for (size_t k = 0; k < kc; k++) {
       V bv[NV];
-      for (int v = 0; v < NV; v++) bv[v] = VLOAD(b + v * VL);
-      for (int r = 0; r < M; r++) {
+      UNROLL for (int v = 0; v < NV; v++) bv[v] = VLOAD(b + v * VL);
+      UNROLL for (int r = 0; r < M; r++) {
         V av = VBCAST(a + r);
-        for (int v = 0; v < NV; v++) acc[r][v] = VFMA(av, bv[v], acc[r][v]);
+        UNROLL for (int v = 0; v < NV; v++) acc[r][v] = VFMA(av, bv[v], acc[r][v]);
       }
       a += MR;
       b += NR;
     }
   } else {
     const T *ar[MR];
-    for (int r = 0; r < M; r++) ar[r] = a + r * rs;
+    UNROLL for (int r = 0; r < M; r++) ar[r] = a + r * rs;
     for (size_t k = 0; k < kc; k++) {
       V bv[NV];
-      for (int v = 0; v < NV; v++) bv[v] = VLOAD(b + v * VL);
-      for (int r = 0; r < M; r++) {
+      UNROLL for (int v = 0; v < NV; v++) bv[v] = VLOAD(b + v * VL);
+      UNROLL for (int r = 0; r < M; r++) {
         V av = VBCAST(ar[r]);
         ar[r] += cs;
-        for (int v = 0; v < NV; v++) acc[r][v] = VFMA(av, bv[v], acc[r][v]);
+        UNROLL for (int v = 0; v < NV; v++) acc[r][v] = VFMA(av, bv[v], acc[r][v]);
       }
       b += NR;
     }
@@ -56,14 +62,14 @@ static inline __attribute__((always_inline)) TGT void BODY(size_t kc, const int 
   /* C update: alpha * acc, then beta * C added (beta == 0 never reads C). */
   const V va = VSET1(alpha), vb = VSET1(beta);
   const int scale = alpha != (T)1;
-  for (int r = 0; r < M; r++) {
-    for (int v = 0; v < NV; v++)
+  UNROLL for (int r = 0; r < M; r++) {
+    UNROLL for (int v = 0; v < NV; v++)
       if (scale) acc[r][v] = VMUL(va, acc[r][v]);
   }
   if (n == NR) {
-    for (int r = 0; r < M; r++) {
+    UNROLL for (int r = 0; r < M; r++) {
       T *cr = c + (size_t)r * ldc;
-      for (int v = 0; v < NV; v++) {
+      UNROLL for (int v = 0; v < NV; v++) {
         V x = acc[r][v];
         if (beta == (T)0) {
         } else if (beta == (T)1) {
@@ -76,9 +82,9 @@ static inline __attribute__((always_inline)) TGT void BODY(size_t kc, const int 
     }
   } else {
     T tmp[NR];
-    for (int r = 0; r < M; r++) {
+    UNROLL for (int r = 0; r < M; r++) {
       T *cr = c + (size_t)r * ldc;
-      for (int v = 0; v < NV; v++) VSTORE(tmp + v * VL, acc[r][v]);
+      UNROLL for (int v = 0; v < NV; v++) VSTORE(tmp + v * VL, acc[r][v]);
       if (beta == (T)0) {
         for (int j = 0; j < n; j++) cr[j] = tmp[j];
       } else if (beta == (T)1) {
@@ -124,3 +130,4 @@ TGT void UKR_NAME(size_t kc, int m, int n, const T *a, ptrdiff_t rs, ptrdiff_t c
 #undef UKR_BODY_NAME
 #undef UKR_BODY_NAME_
 #undef NV
+#undef UNROLL
