@@ -7,6 +7,16 @@
 /* One Philox-4x32-10 block: out = philox(counter ctr[4], key key[2]). */
 void fnn_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
 
+/* The mapping from (seed, stream, i) to numbers, fixed so that results can be reproduced
+ * anywhere (tests/kernels/test_rng.py holds a NumPy copy of it):
+ *   block(b) = philox4x32_10(ctr = {b lo32, b hi32, stream lo32, stream hi32},
+ *                            key = {seed lo32, seed hi32}), four 32-bit words w[0..3].
+ *   float:  element i = (block(i / 4).w[i % 4] >> 8) * 2^-24, in [0, 1 - 2^-24].
+ *   double: element i uses block(i / 2) and its words a = w[2 (i % 2)], b = w[2 (i % 2) + 1]:
+ *           ((a >> 5) * 2^26 + (b >> 6)) * 2^-53, in [0, 1 - 2^-53].
+ * Dropout, in both types, keeps element i when the float uniform u_i >= rate, so a mask
+ * depends on (seed, stream, rate) and not on the element type or the thread count. */
+
 /* out[i] uniform in [0, 1) for i in [0, n), element i of stream (seed, stream). */
 void fnn_uniform_f32(uint64_t seed, uint64_t stream, float *out, size_t n);
 void fnn_uniform_f64(uint64_t seed, uint64_t stream, double *out, size_t n);
