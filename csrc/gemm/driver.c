@@ -1,5 +1,6 @@
 /* gemm/driver.c - public GEMM entry points; the loops themselves are in driver_tmpl.h. */
 #include <stdlib.h>
+#include <string.h>
 #include "gemm/gemm.h"
 #ifdef FASTNN_HAVE_OPENMP
 #include <omp.h>

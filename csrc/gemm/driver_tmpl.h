@@ -12,7 +12,9 @@ static void FN(pack_b_panel_)(int nr, int trans_b, size_t k, size_t n, const T *
                               size_t p, T *dst) {
   const size_t j0 = p * (size_t)nr;
   const size_t nj = n - j0 < (size_t)nr ? n - j0 : (size_t)nr;
-  if (!trans_b) {
+  if (!trans_b && nj == (size_t)nr) {
+    for (size_t kk = 0; kk < k; kk++) memcpy(dst + kk * (size_t)nr, b + kk * ldb + j0, (size_t)nr * sizeof(T));
+  } else if (!trans_b) {
     for (size_t kk = 0; kk < k; kk++) {
       const T *src = b + kk * ldb + j0;
       T *d = dst + kk * (size_t)nr;
