@@ -30,8 +30,10 @@
 #define EXP expf
 #define LOG logf
 #define LOG1P log1pf
+#define EXP_SHIFT_SUM fnn_exp_shift_sum_f32
 #define FN(name) name##_f32
 #include "losses.c"
+#undef EXP_SHIFT_SUM
 #undef T
 #undef EXP
 #undef LOG
@@ -42,8 +44,10 @@
 #define EXP exp
 #define LOG log
 #define LOG1P log1p
+#define EXP_SHIFT_SUM fnn_exp_shift_sum_f64
 #define FN(name) name##_f64
 #include "losses.c"
+#undef EXP_SHIFT_SUM
 #undef T
 #undef EXP
 #undef LOG
@@ -52,21 +56,12 @@
 
 #else /* FNN_LOSSES_BODY: the per-type body */
 
-static inline T FN(xent_row_max)(const T *z, size_t c) {
-  T m = -INFINITY;
-  for (size_t j = 0; j < c; j++) m = z[j] > m ? z[j] : m;
-  return m;
-}
+static inline T FN(xent_row_max)(const T *z, size_t c) { return FN(fnn_max)(z, c); }
 
 /* exp(z - max) into e (which may be z, or NULL), returns max + log(sum). */
 static inline double FN(row_logsumexp)(const T *z, T *e, size_t c, double *sum_out) {
   const T m = FN(xent_row_max)(z, c);
-  double s = 0.0;
-  for (size_t j = 0; j < c; j++) {
-    const T ej = EXP(z[j] - m);
-    if (e) e[j] = ej;
-    s += (double)ej;
-  }
+  const double s = EXP_SHIFT_SUM(z, m, e, c);
   *sum_out = s;
   return (double)m + log(s);
 }
@@ -132,8 +127,7 @@ void FN(fnn_categorical_xent)(const T *z, const T *t, const T *sw, size_t n, siz
     if (from_logits) {
       /* loss = sum_j t_j (lse - z_j); d/dz_k = softmax_k * sum(t) - t_k. */
       const T m = FN(xent_row_max)(zr, c);
-      double s = 0.0;
-      for (size_t j = 0; j < c; j++) s += (double)EXP(zr[j] - m);
+      const double s = EXP_SHIFT_SUM(zr, m, NULL, c);
       const double lse = (double)m + log(s);
       double tsum = 0.0;
       for (size_t j = 0; j < c; j++) {
@@ -142,11 +136,12 @@ void FN(fnn_categorical_xent)(const T *z, const T *t, const T *sw, size_t n, siz
         loss += tj * (lse - (double)zr[j]);
       }
       if (dr) {
+        /* exp(z - m) again, now into dr (which may be zr: the loss no longer needs z). */
+        EXP_SHIFT_SUM(zr, m, dr, c);
         const double inv = 1.0 / s;
         for (size_t j = 0; j < c; j++) {
           const double tj = (double)tr[j] * keep + add;
-          const double pj = (double)EXP(zr[j] - m) * inv;
-          dr[j] = (T)(g * (pj * tsum - tj));
+          dr[j] = (T)(g * ((double)dr[j] * inv * tsum - tj));
         }
       }
     } else {

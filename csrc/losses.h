@@ -56,6 +56,14 @@ void fnn_binary_xent_f64(const double *z, const double *t, const double *sw, siz
                          int from_logits, double label_smoothing, double eps, double grad_scale,
                          double *loss_b, double *dz);
 
+/* Shared by softmax.c and losses.c: e[j] = exp(x[j] - m) (e may be NULL), returns the sum
+ * of e in double, in an order fixed by n alone. Meant for m = max(x), so x - m <= 0. */
+double fnn_exp_shift_sum_f32(const float *x, float m, float *e, size_t n);
+double fnn_exp_shift_sum_f64(const double *x, double m, double *e, size_t n);
+/* max(x[0..n)), -inf for n == 0 (softmax.c). */
+float fnn_max_f32(const float *x, size_t n);
+double fnn_max_f64(const double *x, size_t n);
+
 /* Deterministic sum (fixed blocking, independent of the thread count), in double. */
 double fnn_sum_f32(const float *x, size_t n);
 double fnn_sum_f64(const double *x, size_t n);
