@@ -143,18 +143,24 @@ int FN(fnn_gemm_ex_)(const KERN_T *kern, int trans_a, int trans_b, size_t m, siz
     }
   }
 
+  /* A is packed only when there are several rows and its block is reused across enough
+   * panels to repay the copy; packing changes no element's arithmetic. */
+  const int may_pack_a = m > 2;
   const size_t kc_max = k < KC ? k : KC;
-  const size_t abuf_elems = ((mc + MR - 1) / MR) * MR * kc_max;
-  T *abuf = FN(aligned_alloc_)(abuf_elems * (size_t)nt);
-  if (!abuf) {
-    free(bpack);
-    return FNN_ENOMEM;
+  const size_t abuf_elems = may_pack_a ? ((mc + MR - 1) / MR) * MR * kc_max : 0;
+  T *abuf = NULL;
+  if (may_pack_a) {
+    abuf = FN(aligned_alloc_)(abuf_elems * (size_t)nt);
+    if (!abuf) {
+      free(bpack);
+      return FNN_ENOMEM;
+    }
   }
 
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
 #ifdef FASTNN_HAVE_OPENMP
-    T *my_a = abuf + abuf_elems * (size_t)omp_get_thread_num();
+    T *my_a = abuf ? abuf + abuf_elems * (size_t)omp_get_thread_num() : NULL;
 #else
     T *my_a = abuf;
 #endif
@@ -175,10 +181,24 @@ int FN(fnn_gemm_ex_)(const KERN_T *kern, int trans_a, int trans_b, size_t m, siz
           const size_t q0 = jb * per_chunk;
           const size_t q1 = q0 + per_chunk < npan ? q0 + per_chunk : npan;
           if (q0 >= q1) continue;
-          /* Pack A when its block is reused across enough panels to repay the copy. */
-          const int pack_a = (q1 - q0) >= 4;
+          const int pack_a = may_pack_a && (q1 - q0) >= 4;
           if (pack_a) FN(pack_a_block_)(kern->mr, trans_a, a, lda, ic, mcur, pc, kc, my_a);
-          for (size_t q = q0; q < q1; q++) { /* 2nd loop: NR-wide panels of B */
+          size_t q = q0;
+          if (m == 1 && kern->ukr1) {
+            /* one row: WP panels per call, so the FMA chains are independent */
+            const T *a1 = trans_a ? a + pc * lda : a + pc;
+            const ptrdiff_t cs1 = trans_a ? (ptrdiff_t)lda : 1;
+            const size_t wp = (size_t)kern->wp;
+            for (; q + wp <= q1; q += wp) {
+              const size_t j0 = jc + q * NR;
+              const size_t jend = j0 + wp * NR < n ? j0 + wp * NR : n;
+              kern->ukr1(kc, a1, cs1, packed_b + (pan0 + q) * NR * k + pc * NR, NR * k,
+                         (int)(jend - (j0 + (wp - 1) * NR)), c + j0, alpha, beta_eff);
+              if (last_k && has_epilogue)
+                FN(epilogue_)(c, ldc, 0, j0, 1, jend - j0, bias, act, z, ldz);
+            }
+          }
+          for (; q < q1; q++) { /* 2nd loop: NR-wide panels of B */
             const size_t j0 = jc + q * NR;
             const int ncur = (int)(n - j0 < NR ? n - j0 : NR);
             const T *bp = packed_b + (pan0 + q) * NR * k + pc * NR;

@@ -30,16 +30,27 @@ typedef void (*fnn_ukr_f64_t)(size_t kc, int m, int n, const double *a, ptrdiff_
                               ptrdiff_t a_cs, const double *b, double *c, size_t ldc,
                               double alpha, double beta);
 
+/* The one-row kernel: a single row of C against wp consecutive panels (see ukr_tmpl.h). */
+typedef void (*fnn_ukr1_f32_t)(size_t kc, const float *a, ptrdiff_t a_cs, const float *b,
+                               size_t b_stride, int n_last, float *c, float alpha, float beta);
+typedef void (*fnn_ukr1_f64_t)(size_t kc, const double *a, ptrdiff_t a_cs, const double *b,
+                               size_t b_stride, int n_last, double *c, double alpha,
+                               double beta);
+
 typedef struct {
   int mr, nr;        /* register tile */
   size_t mc, kc, nc; /* cache blocks: A block mc x kc in L2, B micro-panel kc x nr in L1 */
   fnn_ukr_f32_t ukr;
+  int wp;            /* panels per call of ukr1 */
+  fnn_ukr1_f32_t ukr1;
 } fnn_kernel_f32;
 
 typedef struct {
   int mr, nr;
   size_t mc, kc, nc;
   fnn_ukr_f64_t ukr;
+  int wp;
+  fnn_ukr1_f64_t ukr1;
 } fnn_kernel_f64;
 
 /* The kernel tables of each family; an entry is NULL where the build has no such family. */

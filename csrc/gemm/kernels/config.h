@@ -22,6 +22,9 @@
 #ifndef FNN_PORTABLE_KC
 #define FNN_PORTABLE_KC 256
 #endif
+#ifndef FNN_PORTABLE_WP
+#define FNN_PORTABLE_WP 2
+#endif
 #ifndef FNN_PORTABLE_NC
 #define FNN_PORTABLE_NC 4096
 #endif
@@ -45,6 +48,9 @@
 #ifndef FNN_AVX2_KC
 #define FNN_AVX2_KC 256
 #endif
+#ifndef FNN_AVX2_WP
+#define FNN_AVX2_WP 4
+#endif
 #ifndef FNN_AVX2_NC
 #define FNN_AVX2_NC 4096
 #endif
@@ -67,6 +73,9 @@
 #endif
 #ifndef FNN_AVX512_KC
 #define FNN_AVX512_KC 192
+#endif
+#ifndef FNN_AVX512_WP
+#define FNN_AVX512_WP 4
 #endif
 #ifndef FNN_AVX512_NC
 #define FNN_AVX512_NC 4096

@@ -22,6 +22,7 @@
 #define VMUL(a, b) _mm256_mul_ps((a), (b))
 #define VADD(a, b) _mm256_add_ps((a), (b))
 #define UKR_NAME fnn_ukr_avx2_f32
+#define WP FNN_AVX2_WP
 #include "ukr_tmpl.h"
 #undef T
 #undef V
@@ -37,6 +38,7 @@
 #undef VMUL
 #undef VADD
 #undef UKR_NAME
+#undef WP
 
 #define T double
 #define V __m256d
@@ -52,13 +54,16 @@
 #define VMUL(a, b) _mm256_mul_pd((a), (b))
 #define VADD(a, b) _mm256_add_pd((a), (b))
 #define UKR_NAME fnn_ukr_avx2_f64
+#define WP FNN_AVX2_WP
 #include "ukr_tmpl.h"
 
 const fnn_kernel_f32 fnn_kernel_avx2_f32 = {FNN_AVX2_F32_MR, FNN_AVX2_F32_NR, FNN_AVX2_MC,
-                                            FNN_AVX2_KC, FNN_AVX2_NC, fnn_ukr_avx2_f32};
+                                            FNN_AVX2_KC, FNN_AVX2_NC, fnn_ukr_avx2_f32,
+                                            FNN_AVX2_WP, fnn_ukr_avx2_f32_wide};
 const fnn_kernel_f64 fnn_kernel_avx2_f64 = {FNN_AVX2_F64_MR, FNN_AVX2_F64_NR, FNN_AVX2_MC,
-                                            FNN_AVX2_KC, FNN_AVX2_NC, fnn_ukr_avx2_f64};
+                                            FNN_AVX2_KC, FNN_AVX2_NC, fnn_ukr_avx2_f64,
+                                            FNN_AVX2_WP, fnn_ukr_avx2_f64_wide};
 #else
-const fnn_kernel_f32 fnn_kernel_avx2_f32 = {0, 0, 0, 0, 0, 0};
-const fnn_kernel_f64 fnn_kernel_avx2_f64 = {0, 0, 0, 0, 0, 0};
+const fnn_kernel_f32 fnn_kernel_avx2_f32 = {0, 0, 0, 0, 0, 0, 0, 0};
+const fnn_kernel_f64 fnn_kernel_avx2_f64 = {0, 0, 0, 0, 0, 0, 0, 0};
 #endif

@@ -18,23 +18,28 @@
 #define MR FNN_PORTABLE_F32_MR
 #define NR FNN_PORTABLE_F32_NR
 #define UKR_NAME fnn_ukr_portable_f32
+#define WP FNN_PORTABLE_WP
 #include "ukr_tmpl.h"
 #undef T
 #undef V
 #undef MR
 #undef NR
 #undef UKR_NAME
+#undef WP
 
 #define T double
 #define V double
 #define MR FNN_PORTABLE_F64_MR
 #define NR FNN_PORTABLE_F64_NR
 #define UKR_NAME fnn_ukr_portable_f64
+#define WP FNN_PORTABLE_WP
 #include "ukr_tmpl.h"
 
 const fnn_kernel_f32 fnn_kernel_portable_f32 = {FNN_PORTABLE_F32_MR, FNN_PORTABLE_F32_NR,
                                                 FNN_PORTABLE_MC, FNN_PORTABLE_KC,
-                                                FNN_PORTABLE_NC, fnn_ukr_portable_f32};
+                                                FNN_PORTABLE_NC, fnn_ukr_portable_f32,
+                                            FNN_PORTABLE_WP, fnn_ukr_portable_f32_wide};
 const fnn_kernel_f64 fnn_kernel_portable_f64 = {FNN_PORTABLE_F64_MR, FNN_PORTABLE_F64_NR,
                                                 FNN_PORTABLE_MC, FNN_PORTABLE_KC,
-                                                FNN_PORTABLE_NC, fnn_ukr_portable_f64};
+                                                FNN_PORTABLE_NC, fnn_ukr_portable_f64,
+                                            FNN_PORTABLE_WP, fnn_ukr_portable_f64_wide};

@@ -6,7 +6,9 @@
  *   TGT         target attribute (may be empty)
  *   VZERO()     VLOAD(p)  VSTORE(p, v)  VBCAST(p)  VSET1(x)
  *   VFMA(a, b, c) = a * b + c (fused where the ISA has it)   VMUL(a, b)   VADD(a, b)
- *   UKR_NAME    name of the function to define
+ *   UKR_NAME    name of the function to define (and UKR_NAME_wide, the one-row kernel
+ *               over WP panels at once)
+ *   WP          panels per call of the one-row kernel
  *
  * Every output element has exactly one accumulator and sums k in order. The row count m
  * only decides which accumulators exist, never how one is computed: a row gives the same
@@ -95,6 +97,60 @@ static inline __attribute__((always_inline)) TGT void BODY(size_t kc, const int 
     }
   }
 }
+
+/* One row against WP panels at once: the same per-element arithmetic as BODY with m = 1
+ * (one accumulator per element, k in order, the same C update), but WP * NV independent
+ * accumulator chains instead of NV, so a single-sample product is not bound by FMA latency.
+ * Panel q of B starts at b + q * b_stride; the last panel may have fewer than NR columns
+ * (n_last). */
+#define WIDE_NAME(n) WIDE_NAME_(n)
+#define WIDE_NAME_(n) n##_wide
+TGT void WIDE_NAME(UKR_NAME)(size_t kc, const T *a, ptrdiff_t cs, const T *b, size_t b_stride,
+                             int n_last, T *c, T alpha, T beta) {
+  V acc[WP][NV];
+  UNROLL for (int q = 0; q < WP; q++)
+    UNROLL for (int v = 0; v < NV; v++) acc[q][v] = VZERO();
+  const T *bq[WP];
+  UNROLL for (int q = 0; q < WP; q++) bq[q] = b + (size_t)q * b_stride;
+  for (size_t k = 0; k < kc; k++) {
+    V av = VBCAST(a);
+    a += cs;
+    UNROLL for (int q = 0; q < WP; q++) {
+      UNROLL for (int v = 0; v < NV; v++) acc[q][v] = VFMA(av, VLOAD(bq[q] + v * VL), acc[q][v]);
+      bq[q] += NR;
+    }
+  }
+  const V va = VSET1(alpha), vb = VSET1(beta);
+  const int scale = alpha != (T)1;
+  UNROLL for (int q = 0; q < WP; q++) {
+    T *cq = c + q * NR;
+    const int nq = q == WP - 1 ? n_last : NR;
+    if (nq == NR) {
+      UNROLL for (int v = 0; v < NV; v++) {
+        V x = scale ? VMUL(va, acc[q][v]) : acc[q][v];
+        if (beta == (T)0) {
+        } else if (beta == (T)1) {
+          x = VADD(VLOAD(cq + v * VL), x);
+        } else {
+          x = VADD(VMUL(vb, VLOAD(cq + v * VL)), x);
+        }
+        VSTORE(cq + v * VL, x);
+      }
+    } else {
+      T tmp[NR];
+      UNROLL for (int v = 0; v < NV; v++) VSTORE(tmp + v * VL, scale ? VMUL(va, acc[q][v]) : acc[q][v]);
+      if (beta == (T)0) {
+        for (int j = 0; j < nq; j++) cq[j] = tmp[j];
+      } else if (beta == (T)1) {
+        for (int j = 0; j < nq; j++) cq[j] = cq[j] + tmp[j];
+      } else {
+        for (int j = 0; j < nq; j++) cq[j] = beta * cq[j] + tmp[j];
+      }
+    }
+  }
+}
+#undef WIDE_NAME
+#undef WIDE_NAME_
 
 #define UKR_CASE(M)                                                                   \
   case M:                                                                             \
