@@ -20,6 +20,33 @@
 #define UKR_BODY_NAME_(n) n##_body
 #define BODY UKR_BODY_NAME(UKR_NAME)
 
+/* c[0..ncols) = acc + beta * c, for one row of NR accumulators already scaled by alpha.
+ * beta == 0 never reads c. Expects vb = VSET1(beta) in scope. */
+#define STORE_ROW(cr, accrow, ncols)                                               \
+  do {                                                                             \
+    T *cr_ = (cr);                                                                 \
+    const int nc_ = (ncols);                                                       \
+    if (nc_ == NR) {                                                               \
+      UNROLL for (int v_ = 0; v_ < NV; v_++) {                                     \
+        V x_ = (accrow)[v_];                                                       \
+        if (beta == (T)1)                                                          \
+          x_ = VADD(VLOAD(cr_ + v_ * VL), x_);                                     \
+        else if (beta != (T)0)                                                     \
+          x_ = VADD(VMUL(vb, VLOAD(cr_ + v_ * VL)), x_);                           \
+        VSTORE(cr_ + v_ * VL, x_);                                                 \
+      }                                                                            \
+    } else {                                                                       \
+      T tmp_[NR];                                                                  \
+      UNROLL for (int v_ = 0; v_ < NV; v_++) VSTORE(tmp_ + v_ * VL, (accrow)[v_]); \
+      if (beta == (T)0)                                                            \
+        for (int j_ = 0; j_ < nc_; j_++) cr_[j_] = tmp_[j_];                       \
+      else if (beta == (T)1)                                                       \
+        for (int j_ = 0; j_ < nc_; j_++) cr_[j_] = cr_[j_] + tmp_[j_];             \
+      else                                                                         \
+        for (int j_ = 0; j_ < nc_; j_++) cr_[j_] = beta * cr_[j_] + tmp_[j_];      \
+    }                                                                              \
+  } while (0)
+
 static inline __attribute__((always_inline)) TGT void BODY(size_t kc, const int M,
                                                           const int PACKED, int n, const T *a,
                                                           ptrdiff_t rs, ptrdiff_t cs,
@@ -68,34 +95,7 @@ static inline __attribute__((always_inline)) TGT void BODY(size_t kc, const int 
     UNROLL for (int v = 0; v < NV; v++)
       if (scale) acc[r][v] = VMUL(va, acc[r][v]);
   }
-  if (n == NR) {
-    UNROLL for (int r = 0; r < M; r++) {
-      T *cr = c + (size_t)r * ldc;
-      UNROLL for (int v = 0; v < NV; v++) {
-        V x = acc[r][v];
-        if (beta == (T)0) {
-        } else if (beta == (T)1) {
-          x = VADD(VLOAD(cr + v * VL), x);
-        } else {
-          x = VADD(VMUL(vb, VLOAD(cr + v * VL)), x);
-        }
-        VSTORE(cr + v * VL, x);
-      }
-    }
-  } else {
-    T tmp[NR];
-    UNROLL for (int r = 0; r < M; r++) {
-      T *cr = c + (size_t)r * ldc;
-      UNROLL for (int v = 0; v < NV; v++) VSTORE(tmp + v * VL, acc[r][v]);
-      if (beta == (T)0) {
-        for (int j = 0; j < n; j++) cr[j] = tmp[j];
-      } else if (beta == (T)1) {
-        for (int j = 0; j < n; j++) cr[j] = cr[j] + tmp[j];
-      } else {
-        for (int j = 0; j < n; j++) cr[j] = beta * cr[j] + tmp[j];
-      }
-    }
-  }
+  UNROLL for (int r = 0; r < M; r++) STORE_ROW(c + (size_t)r * ldc, acc[r], n);
 }
 
 /* One row against WP panels at once: the same per-element arithmetic as BODY with m = 1
@@ -123,30 +123,9 @@ TGT void WIDE_NAME(UKR_NAME)(size_t kc, const T *a, ptrdiff_t cs, const T *b, si
   const V va = VSET1(alpha), vb = VSET1(beta);
   const int scale = alpha != (T)1;
   UNROLL for (int q = 0; q < WP; q++) {
-    T *cq = c + q * NR;
-    const int nq = q == WP - 1 ? n_last : NR;
-    if (nq == NR) {
-      UNROLL for (int v = 0; v < NV; v++) {
-        V x = scale ? VMUL(va, acc[q][v]) : acc[q][v];
-        if (beta == (T)0) {
-        } else if (beta == (T)1) {
-          x = VADD(VLOAD(cq + v * VL), x);
-        } else {
-          x = VADD(VMUL(vb, VLOAD(cq + v * VL)), x);
-        }
-        VSTORE(cq + v * VL, x);
-      }
-    } else {
-      T tmp[NR];
-      UNROLL for (int v = 0; v < NV; v++) VSTORE(tmp + v * VL, scale ? VMUL(va, acc[q][v]) : acc[q][v]);
-      if (beta == (T)0) {
-        for (int j = 0; j < nq; j++) cq[j] = tmp[j];
-      } else if (beta == (T)1) {
-        for (int j = 0; j < nq; j++) cq[j] = cq[j] + tmp[j];
-      } else {
-        for (int j = 0; j < nq; j++) cq[j] = beta * cq[j] + tmp[j];
-      }
-    }
+    if (scale)
+      UNROLL for (int v = 0; v < NV; v++) acc[q][v] = VMUL(va, acc[q][v]);
+    STORE_ROW(c + q * NR, acc[q], q == WP - 1 ? n_last : NR);
   }
 }
 #undef WIDE_NAME
@@ -187,3 +166,4 @@ TGT void UKR_NAME(size_t kc, int m, int n, const T *a, ptrdiff_t rs, ptrdiff_t c
 #undef UKR_BODY_NAME_
 #undef NV
 #undef UNROLL
+#undef STORE_ROW
