@@ -32,6 +32,11 @@ typedef struct {
 
 /* 1 when the derivative needs the pre-activation x; 0 when the output y is enough. */
 int fnn_act_backward_needs_input(int kind);
+/* The same question for one set of parameters. It can be 1 where the kind alone says 0:
+ * relu with a negative slope, a non-positive max_value or a negative threshold (unclipped
+ * or with a slope), and leaky_relu / elu with a negative alpha, where y does not tell the
+ * two sides apart. Without x those derivatives fall back to the y rule. */
+int fnn_act_backward_needs_input_for(const fnn_act *act);
 
 /* y = act(x) on n elements, serially. y may be x (in place). Used inside GEMM epilogues. */
 void fnn_act_forward_serial_f32(const fnn_act *act, const float *x, float *y, size_t n);
@@ -42,7 +47,10 @@ void fnn_act_forward_f32(const fnn_act *act, const float *x, float *y, size_t n)
 void fnn_act_forward_f64(const fnn_act *act, const double *x, double *y, size_t n);
 
 /* dx = dy * act'(x). x is the pre-activation, y = act(x); either may be NULL when the
- * derivative does not need it (see fnn_act_backward_needs_input). dx may be dy. */
+ * derivative does not need it (see fnn_act_backward_needs_input). dx may be dy.
+ * Kinds differentiated from y recompute y from x when only x is given (same bits). A kind
+ * that needs x and gets none, or one of the others (not linear or step) given neither,
+ * fills dx with NaN. */
 void fnn_act_backward_f32(const fnn_act *act, const float *x, const float *y,
                           const float *dy, float *dx, size_t n);
 void fnn_act_backward_f64(const fnn_act *act, const double *x, const double *y,
