@@ -3,7 +3,6 @@
 cdef extern from "fastnn.h" nogil:
     enum:
         FNN_ACT_STEP
-    int fnn_act_backward_needs_input_for(const fnn_act *act)
     void fnn_act_forward_f32(const fnn_act *act, const float *x, float *y, size_t n)
     void fnn_act_forward_f64(const fnn_act *act, const double *x, double *y, size_t n)
     void fnn_act_backward_f32(const fnn_act *act, const float *x, const float *y,

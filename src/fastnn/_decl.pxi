@@ -24,3 +24,4 @@ cdef extern from "fastnn.h" nogil:
         FNN_ACT_COUNT
 
     int fnn_act_backward_needs_input(int kind)
+    int fnn_act_backward_needs_input_for(const fnn_act *act)

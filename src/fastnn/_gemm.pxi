@@ -192,7 +192,7 @@ def dense_backward(x, w, z, y, dy, activation, dz, dw, db=None, dx=None):
     cdef cnp.ndarray DY = _arr(dy, "dy", X.dtype, 2)
     _shape(DY, "dy", (m, n))
     if act.kind != FNN_ACT_LINEAR:
-        if fnn_act_backward_needs_input(act.kind):
+        if fnn_act_backward_needs_input_for(&act):
             if z is None:
                 raise ValueError("z: this activation's derivative needs the pre-activation z, received None")
         elif y is None:

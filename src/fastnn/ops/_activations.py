@@ -6,6 +6,7 @@ extra keyword arguments of keras.activations.relu are accepted as keywords.
 import numpy as np
 
 from fastnn import _core
+from fastnn.ops._convert import as_float as _as_float, check_out
 from fastnn.ops._spec import activation_spec
 
 __all__ = [
@@ -33,37 +34,11 @@ __all__ = [
     "thresholded_relu",
 ]
 
-_F32 = np.dtype(np.float32)
-_F64 = np.dtype(np.float64)
-
-
-def _as_float(x, name, dtype=None):
-    """x as a C-contiguous float32/float64 array: float64 stays, other numbers become float32."""
-    if x is None:
-        raise TypeError(f"{name}: expected an array, received None")
-    try:
-        arr = np.asarray(x)
-    except Exception as exc:  # ragged lists and the like
-        raise TypeError(f"{name}: expected an array-like of numbers, received "
-                        f"{type(x).__name__}") from exc
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name}: expected a numeric array, received dtype {arr.dtype}")
-    if dtype is None:
-        dtype = _F64 if arr.dtype == _F64 else _F32
-    return np.asarray(arr, dtype=dtype, order="C")  # keeps 0-d arrays 0-d
-
-
 def _out(out, like, name="out"):
     """A fresh output shaped like `like`, or the caller's array once it is known to fit."""
     if out is None:
         return np.empty_like(like)
-    if not isinstance(out, np.ndarray):
-        raise TypeError(f"{name}: expected a numpy.ndarray, received {type(out).__name__}")
-    if out.dtype != like.dtype:
-        raise TypeError(f"{name}: expected dtype {like.dtype}, received {out.dtype}")
-    if out.shape != like.shape:
-        raise ValueError(f"{name}: expected shape {like.shape}, received {out.shape}")
-    return out
+    return check_out(out, like.shape, like.dtype, name)
 
 
 def _apply(x, spec, out):

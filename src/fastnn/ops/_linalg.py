@@ -2,32 +2,12 @@
 import numpy as np
 
 from fastnn import _core
+from fastnn.ops._convert import as_float as _as_float, check_out as _check_out
 from fastnn.ops._spec import make_spec
 
 __all__ = ["matmul", "gemm", "dense", "dense_backward", "pack_weights"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def _as_float(x, name, dtype=None):
-    """x as a C-contiguous float32/float64 array (ints and float16 become float32)."""
-    if x is None:
-        raise TypeError(f"{name}: expected an array, received None")
-    try:
-        arr = np.asarray(x)
-    except Exception as exc:  # ragged lists and the like
-        raise TypeError(f"{name}: expected an array-like of numbers, received "
-                        f"{type(x).__name__}") from exc
-    if dtype is None:
-        if arr.dtype in _FLOATS:
-            dtype = arr.dtype
-        elif arr.dtype.kind in "biuf":
-            dtype = np.dtype(np.float32)
-        else:
-            raise TypeError(f"{name}: expected a numeric array, received dtype {arr.dtype}")
-    elif arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name}: expected a numeric array, received dtype {arr.dtype}")
-    return np.ascontiguousarray(arr, dtype=dtype)
 
 
 def _result_dtype(*arrays):
@@ -43,18 +23,6 @@ def _spec(activation, params):
         raise TypeError(f"activation: expected None or an activation name, received "
                         f"{type(activation).__name__}")
     return make_spec(activation, **params)
-
-
-def _check_out(out, shape, dtype):
-    if not isinstance(out, np.ndarray):
-        raise TypeError(f"out: expected a numpy.ndarray, received {type(out).__name__}")
-    if out.shape != tuple(shape):
-        raise ValueError(f"out: expected shape {tuple(shape)}, received {out.shape}")
-    if out.dtype != dtype:
-        raise TypeError(f"out: expected dtype {dtype}, received {out.dtype}")
-    if not out.flags.c_contiguous or not out.flags.writeable:
-        raise ValueError("out: expected a writable C-contiguous array")
-    return out
 
 
 def gemm(a, b, c=None, alpha=1.0, beta=0.0, transpose_a=False, transpose_b=False):

@@ -8,6 +8,7 @@ and its gradient from one fused kernel call, as the training engine uses them.
 import numpy as np
 
 from fastnn import _core
+from fastnn.ops._convert import as_float as _float_array
 
 __all__ = [
     "softmax",
@@ -32,20 +33,6 @@ def _epsilon():
         return float(backend.epsilon())
     except (ImportError, AttributeError):
         return _DEFAULT_EPSILON
-
-
-def _float_array(x, name, dtype=None):
-    """x as a float32/float64 ndarray: a float64 array stays, anything else (ints, lists,
-    other floats) becomes float32, Keras's floatx."""
-    if x is None:
-        raise TypeError(f"{name}: expected an array-like of numbers, received None")
-    a = np.asarray(x)
-    if dtype is None:
-        keep64 = isinstance(x, (np.ndarray, np.generic)) and a.dtype == np.float64
-        dtype = np.float64 if keep64 else np.float32
-    if a.dtype.kind not in "biuf":
-        raise TypeError(f"{name}: expected a numeric array, received dtype {a.dtype}")
-    return a.astype(dtype, copy=False)
 
 
 def _axis(axis, ndim, arr_name):

@@ -7,18 +7,9 @@ can be regenerated: the same seed and step always give the same dropout mask.
 import numpy as np
 
 from fastnn import _core
+from fastnn.ops._convert import as_float as _float_array
 
 __all__ = ["dropout", "dropout_backward", "uniform"]
-
-
-def _float_array(x, name):
-    if x is None:
-        raise TypeError(f"{name}: expected an array-like of numbers, received None")
-    a = np.asarray(x)
-    if a.dtype.kind not in "biuf":
-        raise TypeError(f"{name}: expected a numeric array, received dtype {a.dtype}")
-    keep64 = isinstance(x, (np.ndarray, np.generic)) and a.dtype == np.float64
-    return np.ascontiguousarray(a, dtype=np.float64 if keep64 else np.float32)
 
 
 class _step_named:
