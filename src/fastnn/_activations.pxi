@@ -53,7 +53,7 @@ def act_forward(x, activation, out):
     cdef fnn_act act
     _make_act(activation, &act)
     cdef size_t n = X.size
-    if X.dtype == _F32:
+    if _is_f32(X):
         with nogil:
             fnn_act_forward_f32(&act, <float*>cnp.PyArray_DATA(X), <float*>cnp.PyArray_DATA(O), n)
     else:
@@ -93,7 +93,7 @@ def act_backward(activation, x, y, dy, out):
     cdef void *xp = NULL if X is None else cnp.PyArray_DATA(X)
     cdef void *yp = NULL if Yv is None else cnp.PyArray_DATA(Yv)
     cdef size_t n = DY.size
-    if DY.dtype == _F32:
+    if _is_f32(DY):
         with nogil:
             fnn_act_backward_f32(&act, <float*>xp, <float*>yp, <float*>cnp.PyArray_DATA(DY),
                                  <float*>cnp.PyArray_DATA(O), n)
@@ -126,7 +126,7 @@ def prelu_forward(x, alpha, out):
     _same_or_disjoint(O, "out", X)
     _no_overlap(O, "out", (A,))
     cdef size_t mm = m, ff = f
-    if X.dtype == _F32:
+    if _is_f32(X):
         with nogil:
             fnn_prelu_forward_f32(<float*>cnp.PyArray_DATA(X), <float*>cnp.PyArray_DATA(A),
                                   <float*>cnp.PyArray_DATA(O), mm, ff)
@@ -158,7 +158,7 @@ def prelu_backward(x, alpha, dy, dx, dalpha):
         _no_overlap(DX, "dx", (X, A, DA))
     cdef void *dxp = NULL if DX is None else cnp.PyArray_DATA(DX)
     cdef size_t mm = m, ff = f
-    if X.dtype == _F32:
+    if _is_f32(X):
         with nogil:
             fnn_prelu_backward_f32(<float*>cnp.PyArray_DATA(X), <float*>cnp.PyArray_DATA(A),
                                    <float*>cnp.PyArray_DATA(DY), <float*>dxp,

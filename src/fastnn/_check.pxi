@@ -6,17 +6,26 @@ cdef object _I64 = np.dtype(np.int64)
 cdef object _U8 = np.dtype(np.uint8)
 
 
+cdef inline bint _is_f32(cnp.ndarray a):
+    return cnp.PyArray_TYPE(a) == cnp.NPY_FLOAT32
+
+
 cdef cnp.ndarray _arr(object x, str name, object dtype=None, int ndim=-1, bint writable=False):
-    """Return x as an ndarray after checking type, dtype, rank, layout and writability."""
-    if not isinstance(x, cnp.ndarray):
+    """Return x as an ndarray after checking type, dtype, rank, layout and writability.
+
+    The checks are C-level (no Python calls on the success path): they run on every
+    kernel call, including single-sample predictions.
+    """
+    if not cnp.PyArray_Check(x):
         raise TypeError(f"{name}: expected a numpy.ndarray, received {type(x).__name__}")
     cdef cnp.ndarray a = <cnp.ndarray>x
+    cdef int tn = cnp.PyArray_TYPE(a)
     if dtype is None:
-        if a.dtype != _F32 and a.dtype != _F64:
+        if tn != cnp.NPY_FLOAT32 and tn != cnp.NPY_FLOAT64:
             raise TypeError(f"{name}: expected dtype float32 or float64, received {a.dtype}")
-    elif a.dtype != dtype:
+    elif tn != (<cnp.dtype>dtype).type_num:
         raise TypeError(f"{name}: expected dtype {dtype}, received {a.dtype}")
-    if ndim >= 0 and a.ndim != ndim:
+    if ndim >= 0 and cnp.PyArray_NDIM(a) != ndim:
         raise ValueError(f"{name}: expected a {ndim}-D array, received shape {(<object>a).shape}")
     if not cnp.PyArray_IS_C_CONTIGUOUS(a) or not cnp.PyArray_ISALIGNED(a):
         raise ValueError(f"{name}: expected a C-contiguous, aligned array")
@@ -26,19 +35,39 @@ cdef cnp.ndarray _arr(object x, str name, object dtype=None, int ndim=-1, bint w
 
 
 cdef inline void _same_dtype(cnp.ndarray a, str aname, cnp.ndarray b, str bname) except *:
-    if a.dtype != b.dtype:
+    if cnp.PyArray_TYPE(a) != cnp.PyArray_TYPE(b):
         raise TypeError(f"{bname}: expected dtype {a.dtype} (the dtype of {aname}), received {b.dtype}")
 
 
 cdef inline void _shape(cnp.ndarray a, str name, tuple expected) except *:
-    if (<object>a).shape != expected:
+    cdef Py_ssize_t i, nd = len(expected)
+    cdef bint ok = cnp.PyArray_NDIM(a) == nd
+    if ok:
+        for i in range(nd):
+            if cnp.PyArray_DIM(a, i) != <cnp.npy_intp>expected[i]:
+                ok = False
+                break
+    if not ok:
         raise ValueError(f"{name}: expected shape {expected}, received {(<object>a).shape}")
 
 
-cdef inline void _no_overlap(cnp.ndarray out, str oname, object inputs) except *:
+cdef inline void _no_overlap(cnp.ndarray out, str oname, tuple inputs) except *:
     """Outputs must not share memory with inputs the kernel still reads."""
+    cdef char *lo = <char*>cnp.PyArray_DATA(out)
+    cdef char *hi = lo + cnp.PyArray_NBYTES(out)
+    cdef char *olo
+    cdef char *ohi
+    if hi == lo:
+        return
     for other in inputs:
-        if other is not None and np.may_share_memory(out, other):
+        if other is None:
+            continue
+        if cnp.PyArray_Check(other) and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>other):
+            olo = <char*>cnp.PyArray_DATA(<cnp.ndarray>other)
+            ohi = olo + cnp.PyArray_NBYTES(<cnp.ndarray>other)
+            if lo < ohi and olo < hi:
+                raise ValueError(f"{oname}: must not share memory with the inputs")
+        elif np.may_share_memory(out, other):
             raise ValueError(f"{oname}: must not share memory with the inputs")
 
 

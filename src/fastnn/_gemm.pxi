@@ -100,7 +100,7 @@ def gemm(a, b, c, double alpha=1.0, double beta=0.0, bint trans_a=False, bint tr
     cdef size_t lda = A.shape[1], ldb = B.shape[1], ldc = n
     cdef int ta = trans_a, tb = trans_b, rc
     cdef float af = alpha, bf = beta
-    if A.dtype == _F32:
+    if _is_f32(A):
         with nogil:
             rc = fnn_gemm_f32(ta, tb, m, n, k, af, <float*>cnp.PyArray_DATA(A), lda, <float*>cnp.PyArray_DATA(B), ldb,
                               bf, <float*>cnp.PyArray_DATA(C), ldc)
@@ -127,7 +127,7 @@ def pack_weights(w, out):
     if <size_t>P.shape[0] != packed_size(k, n, W.dtype):
         raise ValueError(f"out: expected {packed_size(k, n, W.dtype)} elements, received {P.shape[0]}")
     _no_overlap(P, "out", (W,))
-    if W.dtype == _F32:
+    if _is_f32(W):
         with nogil:
             fnn_pack_b_f32(0, k, n, <float*>cnp.PyArray_DATA(W), n, <float*>cnp.PyArray_DATA(P))
     else:
@@ -166,7 +166,7 @@ def dense_forward(x, w, b, activation, y, z=None, w_packed=None):
     cdef void *zp = NULL if Z is None else cnp.PyArray_DATA(Z)
     cdef void *pp = NULL if P is None else cnp.PyArray_DATA(P)
     cdef int rc
-    if X.dtype == _F32:
+    if _is_f32(X):
         with nogil:
             rc = fnn_dense_forward_f32(<float*>cnp.PyArray_DATA(X), m, k, <float*>cnp.PyArray_DATA(W), <float*>pp, n,
                                        <float*>bp, &act, <float*>zp, <float*>cnp.PyArray_DATA(Y))
@@ -223,7 +223,7 @@ def dense_backward(x, w, z, y, dy, activation, dz, dw, db=None, dx=None):
     cdef void *dbp = NULL if DB is None else cnp.PyArray_DATA(DB)
     cdef void *dxp = NULL if DX is None else cnp.PyArray_DATA(DX)
     cdef int rc
-    if X.dtype == _F32:
+    if _is_f32(X):
         with nogil:
             rc = fnn_dense_backward_f32(<float*>cnp.PyArray_DATA(X), <float*>cnp.PyArray_DATA(W), <float*>zp, <float*>yp,
                                         <float*>cnp.PyArray_DATA(DY), &act, m, k, n, <float*>cnp.PyArray_DATA(DZ),
@@ -244,7 +244,7 @@ def sum_rows(x, out):
     cdef size_t m = X.shape[0], n = X.shape[1]
     _shape(O, "out", (n,))
     _no_overlap(O, "out", (X,))
-    if X.dtype == _F32:
+    if _is_f32(X):
         with nogil:
             fnn_sum_rows_f32(<float*>cnp.PyArray_DATA(X), m, n, <float*>cnp.PyArray_DATA(O))
     else:

@@ -48,7 +48,7 @@ cdef double _real(object v, str name) except? -1.0:
 cdef double _eps(object eps, cnp.ndarray like) except? -1.0:
     cdef double e = _real(eps, "eps")
     cdef float ef = <float>e
-    if not (0.0 < e < 0.5) or (like.dtype == _F32 and not ef > 0.0):
+    if not (0.0 < e < 0.5) or (_is_f32(like) and not ef > 0.0):
         raise ValueError(f"eps: expected a number in (0, 0.5) that is positive in "
                          f"{like.dtype}, received {eps!r}")
     return e
@@ -76,7 +76,7 @@ def softmax(x, out):
     cdef size_t r = X.shape[0], c = X.shape[1]
     cdef void *xp = _ptr(X)
     cdef void *yp = _ptr(Y)
-    if X.dtype == _F32:
+    if _is_f32(X):
         with nogil:
             fnn_softmax_f32(<float*>xp, <float*>yp, r, c)
     else:
@@ -94,7 +94,7 @@ def log_softmax(x, out):
     cdef size_t r = X.shape[0], c = X.shape[1]
     cdef void *xp = _ptr(X)
     cdef void *yp = _ptr(Y)
-    if X.dtype == _F32:
+    if _is_f32(X):
         with nogil:
             fnn_log_softmax_f32(<float*>xp, <float*>yp, r, c)
     else:
@@ -123,7 +123,7 @@ def softmax_backward(y, dy, out):
     cdef void *yp = _ptr(Y)
     cdef void *dyp = _ptr(DY)
     cdef void *dxp = _ptr(DX)
-    if Y.dtype == _F32:
+    if _is_f32(Y):
         with nogil:
             fnn_softmax_backward_f32(<float*>yp, <float*>dyp, <float*>dxp, r, c)
     else:
@@ -140,7 +140,7 @@ def log_softmax_backward(y, dy, out):
     cdef void *yp = _ptr(Y)
     cdef void *dyp = _ptr(DY)
     cdef void *dxp = _ptr(DX)
-    if Y.dtype == _F32:
+    if _is_f32(Y):
         with nogil:
             fnn_log_softmax_backward_f32(<float*>yp, <float*>dyp, <float*>dxp, r, c)
     else:
@@ -191,7 +191,7 @@ def sparse_xent(z, labels, sw, bint from_logits, eps, grad_scale, loss_out, dz_o
     cdef void *swp = _ptr(SW)
     cdef void *lp = _ptr(L)
     cdef void *dzp = _ptr(DZ)
-    if Z.dtype == _F32:
+    if _is_f32(Z):
         with nogil:
             bad = fnn_sparse_xent_f32(<float*>zp, <int64_t*>lbp, <float*>swp, n, c, fl,
                                       <float>e, <float>gs, <float*>lp, <float*>dzp)
@@ -230,7 +230,7 @@ def categorical_xent(z, t, sw, bint from_logits, label_smoothing, eps, grad_scal
     cdef void *swp = _ptr(SW)
     cdef void *lp = _ptr(L)
     cdef void *dzp = _ptr(DZ)
-    if Z.dtype == _F32:
+    if _is_f32(Z):
         with nogil:
             fnn_categorical_xent_f32(<float*>zp, <float*>tp, <float*>swp, n, c, fl,
                                      <float>ls, <float>e, <float>gs, <float*>lp, <float*>dzp)
@@ -260,7 +260,7 @@ def binary_xent(z, t, sw, bint from_logits, label_smoothing, eps, grad_scale, lo
     cdef void *swp = _ptr(SW)
     cdef void *lp = _ptr(L)
     cdef void *dzp = _ptr(DZ)
-    if Z.dtype == _F32:
+    if _is_f32(Z):
         with nogil:
             fnn_binary_xent_f32(<float*>zp, <float*>tp, <float*>swp, n, c, fl,
                                 <float>ls, <float>e, <float>gs, <float*>lp, <float*>dzp)
@@ -277,7 +277,7 @@ def _sum(x):
     cdef size_t n = cnp.PyArray_SIZE(X)
     cdef double s
     cdef void *xp = _ptr(X)
-    if X.dtype == _F32:
+    if _is_f32(X):
         with nogil:
             s = fnn_sum_f32(<float*>xp, n)
     else:

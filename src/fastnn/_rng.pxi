@@ -67,7 +67,7 @@ def uniform(seed, stream, out):
     cdef uint64_t s = _u64(seed, "seed"), st = _u64(stream, "stream")
     cdef cnp.ndarray O = _arr(out, "out", None, -1, True)
     cdef size_t n = cnp.PyArray_SIZE(O)
-    if O.dtype == _F32:
+    if _is_f32(O):
         with nogil:
             fnn_uniform_f32(s, st, <float*>cnp.PyArray_DATA(O), n)
     else:
@@ -95,7 +95,7 @@ def dropout_forward(x, out, mask, rate, seed, stream):
     cdef uint64_t s = _u64(seed, "seed"), st = _u64(stream, "stream")
     cdef size_t n = cnp.PyArray_SIZE(X)
     cdef uint8_t *mp = NULL if M is None else <uint8_t*>cnp.PyArray_DATA(M)
-    if X.dtype == _F32:
+    if _is_f32(X):
         with nogil:
             fnn_dropout_forward_f32(<float*>cnp.PyArray_DATA(X), <float*>cnp.PyArray_DATA(Y), mp, n,
                                     <float>r, s, st)
@@ -121,7 +121,7 @@ def dropout_backward(dy, mask, out, rate):
         _no_overlap(DX, "out", (M,))
     cdef double r = _rate(rate, DY.dtype)
     cdef size_t n = cnp.PyArray_SIZE(DY)
-    if DY.dtype == _F32:
+    if _is_f32(DY):
         with nogil:
             fnn_dropout_backward_f32(<float*>cnp.PyArray_DATA(DY), <uint8_t*>cnp.PyArray_DATA(M),
                                      <float*>cnp.PyArray_DATA(DX), n, <float>r)

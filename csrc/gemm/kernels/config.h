@@ -46,7 +46,7 @@
 #define FNN_AVX2_MC 96
 #endif
 #ifndef FNN_AVX2_KC
-#define FNN_AVX2_KC 256
+#define FNN_AVX2_KC 384
 #endif
 #ifndef FNN_AVX2_WP
 #define FNN_AVX2_WP 4
