@@ -2,6 +2,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "gemm/gemm.h"
+
+/* B is read in place, unpacked, when op(A) has at most this many MC row blocks. */
+#ifndef FNN_DIRECT_B_ROW_BLOCKS
+#define FNN_DIRECT_B_ROW_BLOCKS 2
+#endif
 #ifdef FASTNN_HAVE_OPENMP
 #include <omp.h>
 #endif

@@ -109,13 +109,30 @@ int FN(fnn_gemm_ex_)(const KERN_T *kern, int trans_a, int trans_b, size_t m, siz
     return FNN_OK;
   }
 
-  const size_t MR = (size_t)kern->mr, NR = (size_t)kern->nr, KC = kern->kc;
+  const size_t MR = (size_t)kern->mr, NR = (size_t)kern->nr;
+  /* K is cut into equal blocks of at most kern->kc (784 -> 2 x 392, not 384 + 384 + 16),
+   * so no block is too short to repay its C update. The blocking depends on k alone, never
+   * on m or the thread count: it is part of every element's summation order. */
+  const size_t kblocks = (k + kern->kc - 1) / kern->kc;
+  const size_t KC = (k + kblocks - 1) / kblocks;
   const size_t NC = kern->nc - kern->nc % NR;
   const size_t npanels = (n + NR - 1) / NR;
   const int nt = fnn_threads_for(2.0 * (double)m * (double)n * (double)k);
 
-  T *bpack = NULL;
-  if (!packed_b) {
+  /* B's panels: packed (given, or packed here), or read in place. A row-major B is read in
+   * place when few row blocks reuse it (packing would cost about as much as the product);
+   * only a partial last panel is then copied, zero-padded, into bedge. Either way every
+   * element sees the same values in the same order. */
+  const size_t nfull = n / NR;
+  const int direct_b = !packed_b && !trans_b && m <= FNN_DIRECT_B_ROW_BLOCKS * kern->mc;
+  T *bpack = NULL, *bedge = NULL;
+  if (direct_b) {
+    if (nfull * NR < n) {
+      bedge = FN(aligned_alloc_)(NR * k);
+      if (!bedge) return FNN_ENOMEM;
+      FN(pack_b_panel_)(kern->nr, 0, k, n, b, ldb, nfull, bedge);
+    }
+  } else if (!packed_b) {
     bpack = FN(aligned_alloc_)(FN(packed_b_elems_)(kern, k, n));
     if (!bpack) return FNN_ENOMEM;
     FN(pack_b_all_)(kern, trans_b, k, n, b, ldb, bpack, fnn_threads_for((double)k * (double)n * 4.0));
@@ -153,6 +170,7 @@ int FN(fnn_gemm_ex_)(const KERN_T *kern, int trans_a, int trans_b, size_t m, siz
     abuf = FN(aligned_alloc_)(abuf_elems * (size_t)nt);
     if (!abuf) {
       free(bpack);
+      free(bedge);
       return FNN_ENOMEM;
     }
   }
@@ -189,11 +207,18 @@ int FN(fnn_gemm_ex_)(const KERN_T *kern, int trans_a, int trans_b, size_t m, siz
             const T *a1 = trans_a ? a + pc * lda : a + pc;
             const ptrdiff_t cs1 = trans_a ? (ptrdiff_t)lda : 1;
             const size_t wp = (size_t)kern->wp;
-            for (; q + wp <= q1; q += wp) {
+            /* in-place B: groups of full panels only (the edge panel lives in bedge) */
+            const size_t qlim = direct_b && pan0 + q1 > nfull ? nfull - pan0 : q1;
+            for (; q + wp <= qlim; q += wp) {
               const size_t j0 = jc + q * NR;
               const size_t jend = j0 + wp * NR < n ? j0 + wp * NR : n;
-              kern->ukr1(kc, a1, cs1, packed_b + (pan0 + q) * NR * k + pc * NR, NR * k,
-                         (int)(jend - (j0 + (wp - 1) * NR)), c + j0, alpha, beta_eff);
+              if (direct_b)
+                kern->ukr1(kc, a1, cs1, b + pc * ldb + j0, NR, (ptrdiff_t)ldb, (int)NR, c + j0,
+                           alpha, beta_eff);
+              else
+                kern->ukr1(kc, a1, cs1, packed_b + (pan0 + q) * NR * k + pc * NR, NR * k,
+                           (ptrdiff_t)NR, (int)(jend - (j0 + (wp - 1) * NR)), c + j0, alpha,
+                           beta_eff);
               if (last_k && has_epilogue)
                 FN(epilogue_)(c, ldc, 0, j0, 1, jend - j0, bias, act, z, ldz);
             }
@@ -201,7 +226,16 @@ int FN(fnn_gemm_ex_)(const KERN_T *kern, int trans_a, int trans_b, size_t m, siz
           for (; q < q1; q++) { /* 2nd loop: NR-wide panels of B */
             const size_t j0 = jc + q * NR;
             const int ncur = (int)(n - j0 < NR ? n - j0 : NR);
-            const T *bp = packed_b + (pan0 + q) * NR * k + pc * NR;
+            const T *bp;
+            ptrdiff_t b_rs = (ptrdiff_t)NR;
+            if (!direct_b) {
+              bp = packed_b + (pan0 + q) * NR * k + pc * NR;
+            } else if (pan0 + q < nfull) {
+              bp = b + pc * ldb + j0;
+              b_rs = (ptrdiff_t)ldb;
+            } else {
+              bp = bedge + pc * NR;
+            }
             for (size_t ir = 0; ir < mcur; ir += MR) { /* 1st loop: MR rows of A */
               const int mcr = (int)(mcur - ir < MR ? mcur - ir : MR);
               const T *ap;
@@ -220,7 +254,7 @@ int FN(fnn_gemm_ex_)(const KERN_T *kern, int trans_a, int trans_b, size_t m, siz
                 cs = (ptrdiff_t)lda;
               }
               T *ct = c + (ic + ir) * ldc + j0;
-              kern->ukr(kc, mcr, ncur, ap, rs, cs, bp, ct, ldc, alpha, beta_eff);
+              kern->ukr(kc, mcr, ncur, ap, rs, cs, bp, b_rs, ct, ldc, alpha, beta_eff);
               if (last_k && has_epilogue)
                 FN(epilogue_)(c, ldc, ic + ir, j0, (size_t)mcr, (size_t)ncur, bias, act, z, ldz);
             }
@@ -231,6 +265,7 @@ int FN(fnn_gemm_ex_)(const KERN_T *kern, int trans_a, int trans_b, size_t m, siz
   }
   free(abuf);
   free(bpack);
+  free(bedge);
   return FNN_OK;
 }
 

@@ -19,23 +19,25 @@ int fnn_family_from_name(const char *name);
 /* A micro-kernel computes one m x n tile (m <= MR, n <= NR) of
  *     C = alpha * (A . B) + beta * C      (beta == 0: C is not read)
  * over kc steps. Element (r, k) of A is a[r * a_rs + k * a_cs]: packed panels have
- * a_rs = 1, a_cs = MR; an unpacked row-major A has a_rs = lda, a_cs = 1. B is a packed
- * micro-panel: kc rows of NR contiguous values, zero beyond column n.
+ * a_rs = 1, a_cs = MR; an unpacked row-major A has a_rs = lda, a_cs = 1. B is a
+ * micro-panel of kc rows of NR values, rows b_rs apart: NR when packed (zero beyond column
+ * n), ldb when read in place from a row-major B.
  * Every output element uses one accumulator and runs k in order, whatever m is, so a row's
  * result does not depend on how many rows share its tile (batch invariance). */
 typedef void (*fnn_ukr_f32_t)(size_t kc, int m, int n, const float *a, ptrdiff_t a_rs,
-                              ptrdiff_t a_cs, const float *b, float *c, size_t ldc, float alpha,
-                              float beta);
+                              ptrdiff_t a_cs, const float *b, ptrdiff_t b_rs, float *c,
+                              size_t ldc, float alpha, float beta);
 typedef void (*fnn_ukr_f64_t)(size_t kc, int m, int n, const double *a, ptrdiff_t a_rs,
-                              ptrdiff_t a_cs, const double *b, double *c, size_t ldc,
-                              double alpha, double beta);
+                              ptrdiff_t a_cs, const double *b, ptrdiff_t b_rs, double *c,
+                              size_t ldc, double alpha, double beta);
 
 /* The one-row kernel: a single row of C against wp consecutive panels (see ukr_tmpl.h). */
 typedef void (*fnn_ukr1_f32_t)(size_t kc, const float *a, ptrdiff_t a_cs, const float *b,
-                               size_t b_stride, int n_last, float *c, float alpha, float beta);
+                               size_t b_ps, ptrdiff_t b_rs, int n_last, float *c, float alpha,
+                               float beta);
 typedef void (*fnn_ukr1_f64_t)(size_t kc, const double *a, ptrdiff_t a_cs, const double *b,
-                               size_t b_stride, int n_last, double *c, double alpha,
-                               double beta);
+                               size_t b_ps, ptrdiff_t b_rs, int n_last, double *c,
+                               double alpha, double beta);
 
 typedef struct {
   int mr, nr;        /* register tile */

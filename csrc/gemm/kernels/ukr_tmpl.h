@@ -50,7 +50,8 @@
 static inline __attribute__((always_inline)) TGT void BODY(size_t kc, const int M,
                                                           const int PACKED, int n, const T *a,
                                                           ptrdiff_t rs, ptrdiff_t cs,
-                                                          const T *b, T *c, size_t ldc,
+                                                          const T *b, ptrdiff_t b_rs,
+                                                          T *c, size_t ldc,
                                                           T alpha, T beta) {
   V acc[MR][NV];
   /* C is touched only after the K loop; start fetching its rows now. */
@@ -71,7 +72,7 @@ static inline __attribute__((always_inline)) TGT void BODY(size_t kc, const int 
         UNROLL for (int v = 0; v < NV; v++) acc[r][v] = VFMA(av, bv[v], acc[r][v]);
       }
       a += MR;
-      b += NR;
+      b += b_rs;
     }
   } else {
     const T *ar[MR];
@@ -84,7 +85,7 @@ static inline __attribute__((always_inline)) TGT void BODY(size_t kc, const int 
         ar[r] += cs;
         UNROLL for (int v = 0; v < NV; v++) acc[r][v] = VFMA(av, bv[v], acc[r][v]);
       }
-      b += NR;
+      b += b_rs;
     }
   }
 
@@ -101,23 +102,23 @@ static inline __attribute__((always_inline)) TGT void BODY(size_t kc, const int 
 /* One row against WP panels at once: the same per-element arithmetic as BODY with m = 1
  * (one accumulator per element, k in order, the same C update), but WP * NV independent
  * accumulator chains instead of NV, so a single-sample product is not bound by FMA latency.
- * Panel q of B starts at b + q * b_stride; the last panel may have fewer than NR columns
- * (n_last). */
+ * Panel q of B starts at b + q * b_ps and its rows are b_rs apart; the last panel may have
+ * fewer than NR columns (n_last). */
 #define WIDE_NAME(n) WIDE_NAME_(n)
 #define WIDE_NAME_(n) n##_wide
-TGT void WIDE_NAME(UKR_NAME)(size_t kc, const T *a, ptrdiff_t cs, const T *b, size_t b_stride,
-                             int n_last, T *c, T alpha, T beta) {
+TGT void WIDE_NAME(UKR_NAME)(size_t kc, const T *a, ptrdiff_t cs, const T *b, size_t b_ps,
+                             ptrdiff_t b_rs, int n_last, T *c, T alpha, T beta) {
   V acc[WP][NV];
   UNROLL for (int q = 0; q < WP; q++)
     UNROLL for (int v = 0; v < NV; v++) acc[q][v] = VZERO();
   const T *bq[WP];
-  UNROLL for (int q = 0; q < WP; q++) bq[q] = b + (size_t)q * b_stride;
+  UNROLL for (int q = 0; q < WP; q++) bq[q] = b + (size_t)q * b_ps;
   for (size_t k = 0; k < kc; k++) {
     V av = VBCAST(a);
     a += cs;
     UNROLL for (int q = 0; q < WP; q++) {
       UNROLL for (int v = 0; v < NV; v++) acc[q][v] = VFMA(av, VLOAD(bq[q] + v * VL), acc[q][v]);
-      bq[q] += NR;
+      bq[q] += b_rs;
     }
   }
   const V va = VSET1(alpha), vb = VSET1(beta);
@@ -134,13 +135,13 @@ TGT void WIDE_NAME(UKR_NAME)(size_t kc, const T *a, ptrdiff_t cs, const T *b, si
 #define UKR_CASE(M)                                                                   \
   case M:                                                                             \
     if (packed)                                                                       \
-      BODY(kc, M, 1, n, a, rs, cs, b, c, ldc, alpha, beta);                           \
+      BODY(kc, M, 1, n, a, rs, cs, b, b_rs, c, ldc, alpha, beta);                           \
     else                                                                              \
-      BODY(kc, M, 0, n, a, rs, cs, b, c, ldc, alpha, beta);                           \
+      BODY(kc, M, 0, n, a, rs, cs, b, b_rs, c, ldc, alpha, beta);                           \
     break;
 
 TGT void UKR_NAME(size_t kc, int m, int n, const T *a, ptrdiff_t rs, ptrdiff_t cs,
-                  const T *b, T *c, size_t ldc, T alpha, T beta) {
+                  const T *b, ptrdiff_t b_rs, T *c, size_t ldc, T alpha, T beta) {
   const int packed = (rs == 1 && cs == MR);
   switch (m) {
     UKR_CASE(1)
