@@ -3,9 +3,13 @@
 #include <string.h>
 #include "gemm/gemm.h"
 
-/* B is read in place, unpacked, when op(A) has at most this many MC row blocks. */
+/* B is read in place, unpacked, when op(A) has at most this many MC row blocks ... */
 #ifndef FNN_DIRECT_B_ROW_BLOCKS
 #define FNN_DIRECT_B_ROW_BLOCKS 2
+#endif
+/* ... or whatever the row count, when B's rows are at most this many bytes apart. */
+#ifndef FNN_DIRECT_B_MAX_ROW_BYTES
+#define FNN_DIRECT_B_MAX_ROW_BYTES 2048
 #endif
 #ifdef FASTNN_HAVE_OPENMP
 #include <omp.h>

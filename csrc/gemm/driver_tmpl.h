@@ -120,11 +120,14 @@ int FN(fnn_gemm_ex_)(const KERN_T *kern, int trans_a, int trans_b, size_t m, siz
   const int nt = fnn_threads_for(2.0 * (double)m * (double)n * (double)k);
 
   /* B's panels: packed (given, or packed here), or read in place. A row-major B is read in
-   * place when few row blocks reuse it (packing would cost about as much as the product);
+   * place when few row blocks reuse it (packing would cost about as much as the product) or
+   * when its rows are short enough that a micro-panel stays within a few pages;
    * only a partial last panel is then copied, zero-padded, into bedge. Either way every
    * element sees the same values in the same order. */
   const size_t nfull = n / NR;
-  const int direct_b = !packed_b && !trans_b && m <= FNN_DIRECT_B_ROW_BLOCKS * kern->mc;
+  const int direct_b = !packed_b && !trans_b &&
+                       (m <= FNN_DIRECT_B_ROW_BLOCKS * kern->mc ||
+                        ldb * sizeof(T) <= FNN_DIRECT_B_MAX_ROW_BYTES);
   T *bpack = NULL, *bedge = NULL;
   if (direct_b) {
     if (nfull * NR < n) {

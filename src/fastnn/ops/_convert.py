@@ -11,6 +11,9 @@ def as_float(x, name, dtype=None):
     A float64 NumPy array stays float64; anything else (ints, lists, float16) becomes
     float32, Keras's floatx. dtype forces the result's dtype. 0-d inputs stay 0-d.
     """
+    if type(x) is np.ndarray and x.flags.c_contiguous and (
+            x.dtype == dtype if dtype is not None else (x.dtype == _F32 or x.dtype == _F64)):
+        return x  # already what the kernels take: no conversion, no copy
     if x is None:
         raise TypeError(f"{name}: expected an array-like of numbers, received None")
     try:

@@ -14,6 +14,9 @@ def _result_dtype(*arrays):
     return np.result_type(*[a.dtype for a in arrays])
 
 
+_SPECS = {}  # activation name -> spec, for names given without parameters
+
+
 def _spec(activation, params):
     if activation is None:
         return None
@@ -22,7 +25,12 @@ def _spec(activation, params):
     if not isinstance(activation, str):
         raise TypeError(f"activation: expected None or an activation name, received "
                         f"{type(activation).__name__}")
-    return make_spec(activation, **params)
+    if params:
+        return make_spec(activation, **params)
+    spec = _SPECS.get(activation)
+    if spec is None and activation not in _SPECS:
+        spec = _SPECS[activation] = make_spec(activation)
+    return spec
 
 
 def gemm(a, b, c=None, alpha=1.0, beta=0.0, transpose_a=False, transpose_b=False):
