@@ -24,7 +24,8 @@ class Variable:
             Defaults to None.
     """
 
-    __slots__ = ("value", "trainable", "name", "path", "constraint", "version", "__weakref__")
+    __slots__ = ("value", "trainable", "name", "path", "constraint", "regularizer", "version",
+                 "_user_trainable", "__weakref__")
 
     def __init__(self, value, dtype=None, trainable=True, name="variable", path=None,
                  constraint=None):
@@ -36,6 +37,8 @@ class Variable:
         self.name = name
         self.path = path or name
         self.constraint = constraint
+        self.regularizer = None
+        self._user_trainable = self.trainable
         # Bumped on every change of value, so that caches (packed weights) know to refresh.
         self.version = 0
 

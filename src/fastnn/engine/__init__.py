@@ -1,0 +1,1 @@
+"""fastnn.engine: data adapter, compiled plans and the fit/evaluate/predict loops."""

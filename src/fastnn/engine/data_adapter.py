@@ -1,0 +1,333 @@
+"""The data adapter: turns what fit/evaluate/predict receive into batches.
+
+Arrays are converted once (to the model's dtype; integer labels for sparse losses), then
+served as views (in order) or gathered into reused buffers (shuffled): no per-batch
+conversion. Sequences (PyDataset) and generators yield batches that are converted as they
+come; a Sequence can be fetched ahead by worker threads or processes.
+"""
+import concurrent.futures
+import numbers
+import warnings
+
+import numpy as np
+
+from fastnn.utils.data_utils import PyDataset
+
+__all__ = ["as_input", "as_target", "as_sample_weight", "ArrayData", "SequenceData",
+           "GeneratorData", "make_data", "split_validation"]
+
+
+def _numeric(x, name):
+    if isinstance(x, np.ndarray):
+        arr = x
+    else:
+        try:
+            arr = np.asarray(x)
+        except Exception as exc:
+            raise TypeError(f"{name}: expected numeric array data, received "
+                            f"{type(x).__name__}") from exc
+    if arr.dtype == object or arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: expected numeric data, received an array of dtype {arr.dtype}")
+    return arr
+
+
+def as_input(x, dtype, name="x", input_names=()):
+    """x as a C-contiguous array of dtype (dicts keyed by the input's name are unwrapped)."""
+    if x is None:
+        raise ValueError(f"{name}: expected input data, received None")
+    if isinstance(x, dict):
+        if len(x) != 1:
+            raise ValueError(f"{name}: this model has one input "
+                             f"({', '.join(input_names) or 'unnamed'}); received a dict with "
+                             f"keys {sorted(x)}")
+        key, value = next(iter(x.items()))
+        if input_names and key not in input_names:
+            raise ValueError(f"{name}: no model input is named {key!r}; the input is "
+                             f"named {input_names[0]!r}")
+        x = value
+    if isinstance(x, (list, tuple)) and len(x) == 1 and isinstance(x[0], np.ndarray):
+        x = x[0]
+    arr = _numeric(x, name)
+    if arr.ndim == 0:
+        raise ValueError(f"{name}: expected an array with a batch axis, received a scalar")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name}: expected at least one sample, received an empty array of "
+                         f"shape {arr.shape}")
+    out = np.ascontiguousarray(arr, dtype=dtype)
+    return out
+
+
+def as_target(y, loss, dtype, name="y"):
+    """y as the loss wants it: int64 labels for sparse losses, else floats of dtype."""
+    arr = _numeric(y, name)
+    if arr.ndim == 0:
+        raise ValueError(f"{name}: expected an array with a batch axis, received a scalar")
+    if arr.dtype.kind == "f" and np.isnan(arr).any():
+        raise ValueError(f"{name}: contains NaN; targets must be finite numbers")
+    if getattr(loss, "_sparse_labels", False) or type(loss).__name__ == \
+            "SparseCategoricalCrossentropy":
+        if arr.ndim == 2 and arr.shape[1] == 1:
+            arr = arr[:, 0]
+        if arr.dtype.kind == "f":
+            if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+                raise ValueError(f"{name}: sparse categorical labels must be whole numbers")
+        return np.ascontiguousarray(arr, dtype=np.int64)
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def as_sample_weight(sw, n, dtype, name="sample_weight"):
+    """A (n,) float array of per-sample weights, or None."""
+    if sw is None:
+        return None
+    arr = _numeric(sw, name)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.shape != (n,):
+        raise ValueError(f"{name}: expected shape ({n},) (one weight per sample), received "
+                         f"{arr.shape}")
+    if np.isnan(arr).any():
+        raise ValueError(f"{name}: contains NaN")
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def class_weights_to_sample_weights(y, class_weight, sw, dtype):
+    """Multiply (or create) sample weights by class_weight[class of each sample]."""
+    if not isinstance(class_weight, dict):
+        raise TypeError(f"class_weight: expected a dict {{class index: weight}}, received "
+                        f"{type(class_weight).__name__}")
+    if y.ndim >= 2 and y.shape[-1] > 1:
+        classes = np.argmax(y.reshape(len(y), -1), axis=1)
+    else:
+        flat = y.reshape(len(y))
+        classes = np.rint(flat).astype(np.int64) if flat.dtype.kind == "f" else flat.astype(np.int64)
+    top = max(int(classes.max()), max(int(k) for k in class_weight)) + 1
+    table = np.ones(top, dtype)
+    for k, w in class_weight.items():
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 0:
+            raise ValueError(f"class_weight: keys must be class indices (ints >= 0), received {k!r}")
+        table[int(k)] = w
+    weights = table[classes]
+    return weights if sw is None else np.ascontiguousarray(sw * weights, dtype=dtype)
+
+
+def split_validation(x, y, sw, validation_split):
+    """Keras's validation_split: the last fraction of the arrays, taken before shuffling."""
+    if isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real):
+        raise TypeError(f"validation_split: expected a float in [0, 1), received "
+                        f"{validation_split!r}")
+    if not 0 <= validation_split < 1:
+        raise ValueError(f"validation_split: expected a float in [0, 1), received "
+                         f"{validation_split}")
+    if validation_split == 0:
+        return (x, y, sw), None
+    n = len(x)
+    split = int(n * (1 - validation_split))
+    if split == 0 or split == n:
+        raise ValueError(f"validation_split: {validation_split} of {n} samples leaves "
+                         f"{split} for training and {n - split} for validation; both need at "
+                         f"least one")
+    tr = (x[:split], None if y is None else y[:split], None if sw is None else sw[:split])
+    va = (x[split:], None if y is None else y[split:], None if sw is None else sw[split:])
+    return tr, va
+
+
+class ArrayData:
+    """Batches of in-memory arrays: views in order, or gathered into reused buffers."""
+
+    def __init__(self, x, y, sw, batch_size, shuffle=False, steps=None):
+        self.x, self.y, self.sw = x, y, sw
+        self.n = len(x)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        full = (self.n + batch_size - 1) // batch_size
+        self.steps = full if steps is None else int(steps)
+        self._bufs = None
+
+    def __len__(self):
+        return self.steps
+
+    def _buffers(self):
+        if self._bufs is None:
+            bs = min(self.batch_size, self.n)
+            self._bufs = tuple(None if a is None else np.empty((bs,) + a.shape[1:], a.dtype)
+                               for a in (self.x, self.y, self.sw))
+        return self._bufs
+
+    def epoch(self, rng=None):
+        bs, n = self.batch_size, self.n
+        order = None
+        if self.shuffle and rng is not None:
+            if self.shuffle == "batch":
+                starts = np.arange(0, n, bs)
+                rng.shuffle(starts)
+                order = np.concatenate([np.arange(s, min(s + bs, n)) for s in starts])
+            else:
+                order = rng.permutation(n)
+        for step in range(self.steps):
+            i = (step * bs) % n
+            j = min(i + bs, n)
+            if order is None:
+                yield (self.x[i:j], None if self.y is None else self.y[i:j],
+                       None if self.sw is None else self.sw[i:j])
+            else:
+                idx = order[i:j]
+                bx, by, bw = self._buffers()
+                m = j - i
+                xb = np.take(self.x, idx, axis=0, out=bx[:m])
+                yb = None if self.y is None else np.take(self.y, idx, axis=0, out=by[:m])
+                wb = None if self.sw is None else np.take(self.sw, idx, axis=0, out=bw[:m])
+                yield xb, yb, wb
+
+    def on_epoch_end(self):
+        pass
+
+
+def _unpack(batch, where):
+    if isinstance(batch, tuple):
+        if len(batch) == 1:
+            return batch[0], None, None
+        if len(batch) == 2:
+            return batch[0], batch[1], None
+        if len(batch) == 3:
+            return batch
+        raise ValueError(f"{where}: expected batches of x, (x, y) or (x, y, sample_weight), "
+                         f"received a tuple of {len(batch)}")
+    if isinstance(batch, list) and len(batch) in (2, 3) and all(
+            isinstance(b, np.ndarray) or b is None for b in batch):
+        return tuple(batch) + (None,) * (3 - len(batch))
+    return batch, None, None
+
+
+class _Converted:
+    """Converts each incoming batch with the model's rules."""
+
+    def __init__(self, dtype, loss, input_names):
+        self.dtype, self.loss, self.input_names = dtype, loss, input_names
+
+    def convert(self, batch, where):
+        bx, by, bw = _unpack(batch, where)
+        xb = as_input(bx, self.dtype, "x", self.input_names)
+        yb = None if by is None else as_target(by, self.loss, self.dtype, "y")
+        if yb is not None and len(yb) != len(xb):
+            raise ValueError(f"{where}: batch has {len(xb)} inputs but {len(yb)} targets")
+        wb = as_sample_weight(bw, len(xb), self.dtype)
+        return xb, yb, wb
+
+
+class SequenceData(_Converted):
+    """Batches of a PyDataset / Sequence, optionally fetched ahead by workers."""
+
+    def __init__(self, seq, dtype, loss, input_names, steps=None, workers=None,
+                 use_multiprocessing=None, max_queue_size=None, shuffle=False):
+        super().__init__(dtype, loss, input_names)
+        self.seq = seq
+        n = len(seq)
+        if n <= 0:
+            raise ValueError("x: the Sequence has no batches (len() returned 0)")
+        self.steps = n if steps is None else int(steps)
+        self.workers = workers if workers not in (None, 1) else seq.workers
+        self.use_multiprocessing = bool(use_multiprocessing or seq.use_multiprocessing)
+        self.max_queue_size = max(1, int(max_queue_size or seq.max_queue_size))
+        self.shuffle = shuffle
+
+    def __len__(self):
+        return self.steps
+
+    def epoch(self, rng=None):
+        n = len(self.seq)
+        order = list(range(n))
+        if self.shuffle and rng is not None:
+            rng.shuffle(order)
+        indices = [order[s % n] for s in range(self.steps)]
+        workers = int(self.workers or 1)
+        if workers <= 1:
+            for i in indices:
+                yield self.convert(self.seq[i], "x")
+            return
+        pool_cls = (concurrent.futures.ProcessPoolExecutor if self.use_multiprocessing
+                    else concurrent.futures.ThreadPoolExecutor)
+        with pool_cls(max_workers=workers) as pool:
+            pending = []
+            it = iter(indices)
+            for i in it:
+                pending.append(pool.submit(self.seq.__getitem__, i))
+                if len(pending) >= self.max_queue_size:
+                    break
+            while pending:
+                batch = pending.pop(0).result()
+                nxt = next(it, None)
+                if nxt is not None:
+                    pending.append(pool.submit(self.seq.__getitem__, nxt))
+                yield self.convert(batch, "x")
+
+    def on_epoch_end(self):
+        self.seq.on_epoch_end()
+
+
+class GeneratorData(_Converted):
+    """Batches from a Python generator or iterator, converted as they arrive."""
+
+    def __init__(self, gen, dtype, loss, input_names, steps=None):
+        super().__init__(dtype, loss, input_names)
+        self.gen = iter(gen)
+        self.steps = None if steps is None else int(steps)
+        self.exhausted = False
+
+    def __len__(self):
+        return self.steps or 0
+
+    def epoch(self, rng=None):
+        count = 0
+        while self.steps is None or count < self.steps:
+            try:
+                batch = next(self.gen)
+            except StopIteration:
+                self.exhausted = True
+                if self.steps is not None:
+                    warnings.warn("Your input ran out of data; interrupting training. Make sure "
+                                  "that your dataset or generator can generate at least "
+                                  "`steps_per_epoch * epochs` batches.", stacklevel=3)
+                return
+            count += 1
+            yield self.convert(batch, "x")
+
+    def on_epoch_end(self):
+        pass
+
+
+def is_batched_source(x):
+    """Whether x yields whole batches (a Sequence or a generator) rather than arrays."""
+    if isinstance(x, PyDataset):
+        return True
+    if isinstance(x, (np.ndarray, list, tuple, dict)) or x is None:
+        return False
+    return hasattr(x, "__next__") or (hasattr(x, "__iter__") and not hasattr(x, "__len__"))
+
+
+def make_data(x, y, sw, batch_size, dtype, loss, input_names, shuffle=False, steps=None,
+              class_weight=None, workers=None, use_multiprocessing=None, max_queue_size=None,
+              need_y=True):
+    """The right batch source for x, with every argument checked."""
+    if is_batched_source(x):
+        if y is not None:
+            raise ValueError("y: must be None when x is a Sequence or a generator (the batches "
+                             "carry their targets)")
+        if sw is not None:
+            raise ValueError("sample_weight: must be None when x is a Sequence or a generator")
+        if isinstance(x, PyDataset):
+            return SequenceData(x, dtype, loss, input_names, steps, workers,
+                                use_multiprocessing, max_queue_size, shuffle)
+        return GeneratorData(x, dtype, loss, input_names, steps)
+    xa = as_input(x, dtype, "x", input_names)
+    ya = None
+    if y is not None:
+        ya = as_target(y, loss, dtype, "y")
+        if len(ya) != len(xa):
+            raise ValueError(f"y: expected {len(xa)} targets to match x's {len(xa)} samples, "
+                             f"received {len(ya)}")
+    elif need_y:
+        raise ValueError("y: expected targets for the inputs x, received None")
+    swa = as_sample_weight(sw, len(xa), dtype)
+    if class_weight is not None and ya is not None:
+        swa = class_weights_to_sample_weights(ya, class_weight, swa, dtype)
+    return ArrayData(xa, ya, swa, batch_size, shuffle, steps)

@@ -1,0 +1,158 @@
+"""Compiled plans: the fixed sequence of kernel calls of one training or inference step.
+
+A plan is made when fit / evaluate / predict starts. It holds one Workspace per layer, so
+every activation, gradient and scratch buffer is allocated on the first batch and reused by
+every later one (the last, smaller batch uses prefix views), and it decides once what can
+be fused: a final softmax or sigmoid folds into the cross-entropy, which then starts the
+backward pass from the logits.
+"""
+import numpy as np
+
+from fastnn import _core
+from fastnn.engine.workspace import Workspace
+
+__all__ = ["TrainPlan", "InferencePlan"]
+
+_FUSABLE = {"softmax": ("CategoricalCrossentropy", "SparseCategoricalCrossentropy"),
+            "sigmoid": ("BinaryCrossentropy",)}
+
+
+def _fused_loss(last_layer, loss):
+    """The logits version of loss when last_layer's activation can fold into it."""
+    act = last_layer._output_activation()
+    if act is None or type(loss).__name__ not in _FUSABLE[act]:
+        return None
+    variant = getattr(loss, "logits_variant", lambda: None)()
+    return variant
+
+
+class InferencePlan:
+    """Forward passes in inference mode over reused buffers."""
+
+    def __init__(self, model):
+        self.layers = model._plan_layers()
+        self.ws = [Workspace(layer.dtype) for layer in self.layers]
+
+    def forward(self, x):
+        h = x
+        for layer, ws in zip(self.layers, self.ws):
+            h = layer._forward(h, ws, False)
+        return h
+
+
+class TrainPlan:
+    """One training step: forward, fused loss and gradient, backward, update."""
+
+    def __init__(self, model):
+        self.model = model
+        self.layers = model._plan_layers()
+        for layer in self.layers:
+            layer._check_trainable()
+        self.ws = [Workspace(layer.dtype) for layer in self.layers]
+        self.loss = model._loss
+        self.loss_weight = model._loss_weight
+        self.fused = _fused_loss(self.layers[-1], self.loss) if self.layers else None
+        self.step_loss = self.fused if self.fused is not None else self.loss
+        self.output_act = self.layers[-1]._output_activation() if self.fused is not None else None
+        self.variables = []
+        self.layer_vars = []
+        for layer in self.layers:
+            tv = layer.trainable_weights
+            self.layer_vars.append(tv)
+            self.variables.extend(tv)
+        first = next((i for i, tv in enumerate(self.layer_vars) if tv), len(self.layers))
+        # dx is needed only below the first layer that has something to train
+        self.need_dx = [i > first for i in range(len(self.layers))]
+        self.regularized = [(v, v.regularizer) for layer in self.layers for v in layer.weights
+                            if getattr(v, "regularizer", None) is not None and v.trainable]
+        self.activity = [(i, layer.activity_regularizer) for i, layer in enumerate(self.layers)
+                         if getattr(layer, "activity_regularizer", None) is not None]
+        self.activity_layers = {i for i, _ in self.activity}
+        self.grads = None
+        self._gbuf = None
+        self._pbuf = None
+        opt = model.optimizer
+        if self.variables and not opt.built:
+            opt.build(self.variables)
+
+    def _grad_buffer(self, shape, dtype):
+        size = int(np.prod(shape))
+        if self._gbuf is None or self._gbuf.size < size or self._gbuf.dtype != dtype:
+            self._gbuf = np.empty(max(size, 1), dtype)
+        return self._gbuf[:size].reshape(shape)
+
+    def predictions(self, out):
+        """The model's real output (probabilities) when the step worked on logits."""
+        if self.output_act is None:
+            return out
+        size = out.size
+        if self._pbuf is None or self._pbuf.size < size or self._pbuf.dtype != out.dtype:
+            self._pbuf = np.empty(max(size, 1), out.dtype)
+        p = self._pbuf[:size].reshape(out.shape)
+        if self.output_act == "softmax":
+            _core.softmax(out.reshape(-1, out.shape[-1]), p.reshape(-1, out.shape[-1]))
+        else:
+            _core.act_forward(out, _SIGMOID_SPEC, p)
+        return p
+
+    def forward(self, x):
+        h = x
+        last = len(self.layers) - 1
+        fuse = self.fused is not None
+        keep = self.activity_layers
+        for i, (layer, ws) in enumerate(zip(self.layers, self.ws)):
+            h = layer._forward(h, ws, True, fuse and i == last)
+            if keep and i in keep:
+                ws.last_output = h
+        return h
+
+    def step(self, x, y, sw):
+        """Run one training step on a batch and return (loss, output)."""
+        out = self.forward(x)
+        grad = self._grad_buffer(out.shape, out.dtype)
+        loss = self.step_loss.forward_backward(y, out, sw, grad)
+        if self.loss_weight != 1.0:
+            loss *= self.loss_weight
+            grad *= self.loss_weight
+        for v, reg in self.regularized:
+            loss += float(reg(v.value))
+        if self.activity:
+            loss += self.activity_penalty()
+        g = grad
+        layers, ws, need_dx = self.layers, self.ws, self.need_dx
+        for i in range(len(layers) - 1, -1, -1):
+            if self.activity and i in self.activity_layers:
+                g = self._activity_grad(i, g)
+            g = layers[i]._backward(g, ws[i], need_dx[i])
+        if self.variables:
+            if self.grads is None:
+                self.grads = [g for w in ws if w.grads is not None for g in w.grads]
+                if len(self.grads) != len(self.variables):
+                    self.grads = [g for w, tv in zip(ws, self.layer_vars) if tv
+                                  for g in w.grad_arrays(tv)]
+            for v, reg in self.regularized:
+                reg.gradient(v.value, out=self.grads[self._index(v)], accumulate=True)
+            self.model.optimizer.apply(self.grads, self.variables)
+        return loss, out
+
+    def _index(self, var):
+        for i, v in enumerate(self.variables):
+            if v is var:
+                return i
+        raise KeyError(var.path)
+
+    def _activity_grad(self, i, g):
+        reg = dict(self.activity)[i]
+        out = self.ws[i].last_output
+        n = out.shape[0]
+        return np.ascontiguousarray(g + reg.gradient(out) / n, dtype=g.dtype)
+
+    def activity_penalty(self):
+        total = 0.0
+        for i, reg in self.activity:
+            out = self.ws[i].last_output
+            total += float(reg(out)) / out.shape[0]
+        return total
+
+
+_SIGMOID_SPEC = (8, 0.0, float("inf"), 0.0)

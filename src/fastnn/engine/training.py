@@ -1,0 +1,276 @@
+"""The fit / evaluate / predict loops, with Keras's semantics, on compiled plans."""
+import numbers
+import sys
+
+import numpy as np
+
+from fastnn import _seed
+from fastnn.callbacks.base import CallbackList
+from fastnn.engine import data_adapter
+from fastnn.engine.plan import InferencePlan, TrainPlan
+
+__all__ = ["fit", "evaluate", "predict"]
+
+
+def _positive_int(value, name, allow_none=True):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected a positive int, received {value!r}")
+    if value <= 0:
+        raise ValueError(f"{name}: expected a positive int, received {value}")
+    return int(value)
+
+
+def _verbose(verbose):
+    if verbose == "auto":
+        return 1 if getattr(sys.stdout, "isatty", lambda: False)() else 2
+    if isinstance(verbose, bool) or verbose not in (0, 1, 2):
+        raise ValueError(f"verbose: expected 'auto', 0, 1 or 2, received {verbose!r}")
+    return int(verbose)
+
+
+class _Tracker:
+    """The epoch's running loss (weighted by batch size) and compiled metrics."""
+
+    def __init__(self, metrics):
+        self.metrics = metrics
+        self.total = 0.0
+        self.count = 0
+
+    def reset(self):
+        self.total, self.count = 0.0, 0
+        for m in self.metrics:
+            m.reset_state()
+
+    def update(self, loss, n, y, y_pred, sw):
+        self.total += loss * n
+        self.count += n
+        for m in self.metrics:
+            m.update_state(y, y_pred, sample_weight=sw if getattr(m, "_weighted", False) else None)
+
+    def logs(self):
+        logs = {}
+        for m in self.metrics:
+            logs[m.name] = _scalar(m.result())
+        logs["loss"] = self.total / self.count if self.count else float("nan")
+        return logs
+
+
+def _scalar(v):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return v
+
+
+def _check_compiled(model, what):
+    if not getattr(model, "_compiled", False):
+        raise RuntimeError(f"You must call compile() on the model before calling {what}()")
+
+
+def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+        validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+        sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+        validation_batch_size=None, validation_freq=1, max_queue_size=10, workers=1,
+        use_multiprocessing=False):
+    _check_compiled(model, "fit")
+    batch_size = _positive_int(batch_size, "batch_size") or 32
+    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 0:
+        raise ValueError(f"epochs: expected an int >= 0, received {epochs!r}")
+    if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, numbers.Integral) \
+            or initial_epoch < 0:
+        raise ValueError(f"initial_epoch: expected an int >= 0, received {initial_epoch!r}")
+    steps_per_epoch = _positive_int(steps_per_epoch, "steps_per_epoch")
+    validation_steps = _positive_int(validation_steps, "validation_steps")
+    validation_batch_size = _positive_int(validation_batch_size, "validation_batch_size")
+    if shuffle not in (True, False, "batch"):
+        raise ValueError(f"shuffle: expected True, False or 'batch', received {shuffle!r}")
+    if isinstance(validation_freq, numbers.Integral) and not isinstance(validation_freq, bool):
+        if validation_freq < 1:
+            raise ValueError(f"validation_freq: expected an int >= 1 or a list of epochs, "
+                             f"received {validation_freq}")
+        due = lambda e: (e + 1) % validation_freq == 0  # noqa: E731
+    elif isinstance(validation_freq, (list, tuple, set)):
+        epochs_set = set(int(e) for e in validation_freq)
+        due = lambda e: (e + 1) in epochs_set  # noqa: E731
+    else:
+        raise TypeError(f"validation_freq: expected an int or a list of epochs, received "
+                        f"{validation_freq!r}")
+    verbose = _verbose(verbose)
+    dtype = model._dtype()
+    names = model._input_names()
+
+    val = None
+    if data_adapter.is_batched_source(x):
+        if validation_split:
+            raise ValueError("validation_split: is only supported for array inputs, not for "
+                             "a Sequence or a generator; pass validation_data instead")
+        data = data_adapter.make_data(x, y, sample_weight, batch_size, dtype, model._loss,
+                                      names, shuffle=shuffle, steps=steps_per_epoch,
+                                      workers=workers, use_multiprocessing=use_multiprocessing,
+                                      max_queue_size=max_queue_size)
+    else:
+        xa = data_adapter.as_input(x, dtype, "x", names)
+        if y is None:
+            raise ValueError("y: expected targets for the inputs x, received None")
+        ya = data_adapter.as_target(y, model._loss, dtype, "y")
+        if len(ya) != len(xa):
+            raise ValueError(f"y: expected {len(xa)} targets to match x's {len(xa)} samples, "
+                             f"received {len(ya)}")
+        swa = data_adapter.as_sample_weight(sample_weight, len(xa), dtype)
+        if class_weight is not None:
+            swa = data_adapter.class_weights_to_sample_weights(ya, class_weight, swa, dtype)
+        (xa, ya, swa), val_split = data_adapter.split_validation(xa, ya, swa, validation_split)
+        if val_split is not None and validation_data is None:
+            val = data_adapter.ArrayData(*val_split, validation_batch_size or batch_size,
+                                         steps=validation_steps)
+        data = data_adapter.ArrayData(xa, ya, swa, batch_size, shuffle, steps_per_epoch)
+    if validation_data is not None:
+        val = _validation_source(model, validation_data, validation_batch_size or batch_size,
+                                 validation_steps)
+
+    model._build_from_data(data)
+    plan = TrainPlan(model)
+    metrics = model._compiled_metrics(data)
+    tracker = _Tracker(metrics)
+    steps = len(data) or None
+    cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=model,
+                       verbose=verbose, epochs=epochs, steps=steps)
+    model.stop_training = False
+    rng = _seed.make_rng()
+    wants_end = cbs.wants("on_train_batch_end")
+    wants_begin = cbs.wants("on_train_batch_begin")
+    logs = {}
+    cbs.on_train_begin()
+    for epoch in range(initial_epoch, epochs):
+        tracker.reset()
+        cbs.on_epoch_begin(epoch)
+        step = -1
+        for step, (xb, yb, wb) in enumerate(data.epoch(rng if shuffle else None)):
+            if wants_begin:
+                cbs.on_train_batch_begin(step)
+            loss, out = plan.step(xb, yb, wb)
+            tracker.update(loss, len(xb), yb, plan.predictions(out) if metrics else out, wb)
+            if wants_end:
+                cbs.on_train_batch_end(step, tracker.logs())
+            if model.stop_training:
+                break
+        if step < 0:
+            if getattr(data, "exhausted", False):
+                break
+            raise ValueError("x: the training data produced no batches")
+        data.on_epoch_end()
+        logs = tracker.logs()
+        if val is not None and due(epoch):
+            val_logs = _run_evaluate(model, val, cbs, metrics_like=metrics)
+            logs.update({"val_" + k: v for k, v in val_logs.items()})
+        cbs.on_epoch_end(epoch, logs)
+        if model.stop_training or getattr(data, "exhausted", False):
+            break
+    cbs.on_train_end(logs)
+    model.history = cbs.history
+    return cbs.history
+
+
+def _validation_source(model, validation_data, batch_size, steps):
+    dtype = model._dtype()
+    names = model._input_names()
+    if data_adapter.is_batched_source(validation_data):
+        return data_adapter.make_data(validation_data, None, None, batch_size, dtype,
+                                      model._loss, names, steps=steps)
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+        raise ValueError("validation_data: expected (x_val, y_val) or (x_val, y_val, "
+                         "val_sample_weight), a Sequence or a generator, received "
+                         f"{type(validation_data).__name__}")
+    vx, vy = validation_data[0], validation_data[1]
+    vsw = validation_data[2] if len(validation_data) == 3 else None
+    return data_adapter.make_data(vx, vy, vsw, batch_size, dtype, model._loss, names,
+                                  steps=steps)
+
+
+def _run_evaluate(model, data, cbs, metrics_like=None):
+    plan = model._inference_plan()
+    metrics = model._compiled_metrics(data, fresh=True) if metrics_like is None else \
+        [m.__class__.from_config(m.get_config()) if hasattr(m, "get_config") else m
+         for m in metrics_like]
+    tracker = _Tracker(metrics)
+    tracker.reset()
+    loss_fn = model._loss
+    wants = cbs.wants("on_test_batch_end") if cbs is not None else False
+    if cbs is not None:
+        cbs.on_test_begin()
+    scratch = None
+    for step, (xb, yb, wb) in enumerate(data.epoch(None)):
+        if cbs is not None and cbs.wants("on_test_batch_begin"):
+            cbs.on_test_batch_begin(step)
+        out = plan.forward(xb)
+        if scratch is None or scratch.size < out.size or scratch.dtype != out.dtype:
+            scratch = np.empty(out.size, out.dtype)
+        loss = loss_fn.forward_backward(yb, out, wb, scratch[:out.size].reshape(out.shape))
+        loss *= model._loss_weight
+        tracker.update(loss, len(xb), yb, out, wb)
+        if wants:
+            cbs.on_test_batch_end(step, tracker.logs())
+    logs = tracker.logs()
+    if cbs is not None:
+        cbs.on_test_end(logs)
+    return logs
+
+
+def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+             steps=None, callbacks=None, return_dict=False):
+    _check_compiled(model, "evaluate")
+    batch_size = _positive_int(batch_size, "batch_size") or 32
+    steps = _positive_int(steps, "steps")
+    verbose = _verbose(verbose)
+    data = data_adapter.make_data(x, y, sample_weight, batch_size, model._dtype(), model._loss,
+                                  model._input_names(), steps=steps)
+    model._build_from_data(data)
+    cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose,
+                       epochs=1, steps=len(data) or None)
+    logs = _run_evaluate(model, data, cbs)
+    if return_dict:
+        return logs
+    values = [logs["loss"]] + [v for k, v in logs.items() if k != "loss"]
+    return values[0] if len(values) == 1 else values
+
+
+def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+    batch_size = _positive_int(batch_size, "batch_size") or 32
+    steps = _positive_int(steps, "steps")
+    verbose = _verbose(verbose)
+    dtype = model._dtype()
+    if data_adapter.is_batched_source(x):
+        data = data_adapter.make_data(x, None, None, batch_size, dtype, None,
+                                      model._input_names(), steps=steps, need_y=False)
+    else:
+        xa = data_adapter.as_input(x, dtype, "x", model._input_names())
+        data = data_adapter.ArrayData(xa, None, None, batch_size, steps=steps)
+    model._build_from_data(data)
+    plan = model._inference_plan()
+    cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose,
+                       epochs=1, steps=len(data) or None)
+    cbs.on_predict_begin()
+    wants = cbs.wants("on_predict_batch_end")
+    chunks = []
+    result = None
+    offset = 0
+    for step, (xb, _, _) in enumerate(data.epoch(None)):
+        out = plan.forward(xb)
+        if isinstance(data, data_adapter.ArrayData):
+            if result is None:
+                total = min(data.n, data.steps * data.batch_size)
+                result = np.empty((total,) + out.shape[1:], out.dtype)
+            result[offset:offset + len(out)] = out
+            offset += len(out)
+        else:
+            chunks.append(out.copy())
+        if wants:
+            cbs.on_predict_batch_end(step, {"outputs": out})
+    cbs.on_predict_end()
+    if result is not None:
+        return result[:offset]
+    if not chunks:
+        raise ValueError("x: the input produced no batches")
+    return np.concatenate(chunks)

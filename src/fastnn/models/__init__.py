@@ -1,0 +1,4 @@
+"""fastnn.models: Sequential models."""
+from fastnn.models.sequential import Sequential
+
+__all__ = ["Sequential"]

@@ -1,0 +1,414 @@
+"""Sequential: a linear stack of layers, compiled, trained and run by fastnn's engine."""
+import numbers
+
+import numpy as np
+
+from fastnn import backend
+from fastnn.engine import training
+from fastnn.layers.base import Layer
+from fastnn.layers.core import InputLayer
+
+__all__ = ["Sequential"]
+
+
+class Sequential(Layer):
+    """A linear stack of layers: Keras's Sequential model.
+
+    Args:
+        layers: a list of layers (an Input first declares the input shape). Defaults to None.
+        name: the model's name. Defaults to None ('sequential', 'sequential_1', ...).
+        trainable: whether the model's weights are trained. Defaults to True.
+
+    Example:
+        >>> model = fastnn.Sequential([fastnn.Input((784,)), fastnn.layers.Dense(10)])
+        >>> model.compile(optimizer="adam", loss="mse")
+    """
+
+    def __init__(self, layers=None, name=None, trainable=True, **kwargs):
+        super().__init__(name=name, trainable=trainable, **kwargs)
+        self._layers = []
+        self._input_layer = None
+        self._compiled = False
+        self.optimizer = None
+        self.loss = None
+        self._loss = None
+        self._loss_weight = 1.0
+        self._metric_specs = []
+        self._weighted_metric_specs = []
+        self._metric_objs = None
+        self._infer = None
+        self.stop_training = False
+        self.history = None
+        if layers is not None:
+            if isinstance(layers, Layer):
+                layers = [layers]
+            for layer in layers:
+                self.add(layer)
+
+    # ---- structure -------------------------------------------------------------------
+    def add(self, layer):
+        """Append a layer (an InputLayer / Input only as the first entry)."""
+        if not isinstance(layer, Layer):
+            raise TypeError(f"layer: expected a fastnn.layers.Layer instance, received "
+                            f"{type(layer).__name__}")
+        if isinstance(layer, InputLayer):
+            if self._layers or self._input_layer is not None:
+                raise ValueError("layer: an Input can only be the first layer of a Sequential "
+                                 "model")
+            self._input_layer = layer
+        else:
+            if any(existing is layer for existing in self._layers):
+                raise ValueError(f"layer: '{layer.name}' is already in this model")
+            names = {lyr.name for lyr in self._layers}
+            if layer.name in names:
+                raise ValueError(f"layer: all layers of a model need unique names; "
+                                 f"'{layer.name}' is already used")
+            self._layers.append(layer)
+        self._invalidate()
+        shape = self._declared_input_shape()
+        if self._layers and (shape is not None or self.built):
+            self.build(getattr(self, "_model_input_shape", None) or (None,) + tuple(shape))
+
+    def pop(self):
+        """Remove and return the last layer."""
+        if not self._layers:
+            raise IndexError("pop: the model has no layers to remove")
+        layer = self._layers.pop()
+        self._invalidate()
+        if self.built:
+            self.built = False
+            if self._layers:
+                self._rebuild_shapes()
+        return layer
+
+    def _invalidate(self):
+        self._infer = None
+        self._metric_objs = None
+
+    @property
+    def layers(self):
+        return list(self._layers)
+
+    def get_layer(self, name=None, index=None):
+        """A layer by name or by index."""
+        if index is not None:
+            return self._layers[index]
+        for layer in self._layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"name: no layer named {name!r}; layers are "
+                         f"{[lyr.name for lyr in self._layers]}")
+
+    def _declared_input_shape(self):
+        if self._input_layer is not None:
+            return self._input_layer.input_spec_shape
+        if self._layers and self._layers[0].input_spec_shape is not None:
+            return self._layers[0].input_spec_shape
+        return None
+
+    def _input_names(self):
+        if self._input_layer is not None:
+            return (self._input_layer.name,)
+        return ("input_layer",)
+
+    def build(self, input_shape=None):
+        """Build every layer for inputs of this shape (batch axis first)."""
+        if input_shape is None:
+            shape = self._declared_input_shape()
+            if shape is None:
+                raise ValueError("input_shape: the model has no known input shape; pass "
+                                 "build(input_shape), or give the first layer input_shape=, or "
+                                 "start with an Input")
+            input_shape = (None,) + tuple(shape)
+        if not self._layers:
+            raise ValueError("build: the model has no layers")
+        shape = tuple(input_shape)
+        self._model_input_shape = shape
+        for layer in self._layers:
+            layer._maybe_build(shape)
+            shape = tuple(layer.compute_output_shape(shape))
+            layer.output_shape = shape
+        self.built = True
+        self.input_shape = tuple(input_shape)
+        self.output_shape = shape
+
+    def _rebuild_shapes(self):
+        self.build(self._model_input_shape)
+
+    def _build_from_data(self, data):
+        if self.built:
+            return
+        x = getattr(data, "x", None)
+        if x is None:
+            shape = self._declared_input_shape()
+            if shape is None:
+                raise ValueError("x: cannot infer the model's input shape from a Sequence or a "
+                                 "generator; call build(input_shape) first or start with Input")
+            self.build((None,) + tuple(shape))
+        else:
+            self.build((None,) + x.shape[1:])
+
+    def _plan_layers(self):
+        return self._layers
+
+    def _dtype(self):
+        return np.dtype(self._layers[0].dtype if self._layers else backend.floatx())
+
+    def compute_output_shape(self, input_shape):
+        shape = tuple(input_shape)
+        for layer in self._layers:
+            shape = tuple(layer.compute_output_shape(shape))
+        return shape
+
+    # ---- weights ---------------------------------------------------------------------
+    @property
+    def weights(self):
+        return [v for layer in self._layers for v in layer.weights]
+
+    @property
+    def trainable_weights(self):
+        if not self.trainable:
+            return []
+        return [v for layer in self._layers for v in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self):
+        if not self.trainable:
+            return self.weights
+        return [v for layer in self._layers for v in layer.non_trainable_weights]
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        for layer in getattr(self, "_layers", []):
+            layer.trainable = value
+
+    def get_weights(self):
+        return [v.numpy() for v in self.weights]
+
+    def set_weights(self, weights):
+        """Set all weights from a list of arrays, in the order get_weights returns them."""
+        weights = list(weights)
+        own = self.weights
+        if len(weights) != len(own):
+            raise ValueError(f"weights: model '{self.name}' expected a list of {len(own)} "
+                             f"arrays, received {len(weights)}")
+        for v, w in zip(own, weights):
+            if np.shape(w) != v.shape:
+                raise ValueError(f"weights: weight '{v.path}' expected shape {v.shape}, "
+                                 f"received {np.shape(w)}")
+        for v, w in zip(own, weights):
+            v.assign(w)
+
+    def count_params(self):
+        if not self.built:
+            raise ValueError(f"You tried to call `count_params` on layer '{self.name}', but the "
+                             f"layer isn't built. You can build it manually via: "
+                             f"`{self.name}.build(batch_input_shape)`.")
+        return int(sum(v.size for v in self.weights))
+
+    # ---- compile ---------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
+                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
+                jit_compile="auto", auto_scale_loss=True):
+        """Configure the model for training: optimizer, loss and metrics.
+
+        Args:
+            optimizer: an optimizer name or instance. Defaults to "rmsprop".
+            loss: a loss name, instance or function. Defaults to None.
+            metrics: a list of metric names, instances or functions. Defaults to None.
+            loss_weights: a scalar (or one-element list/dict) scaling the loss. Defaults to
+                None.
+            weighted_metrics: metrics that take sample weights into account. Defaults to
+                None.
+        """
+        from fastnn import losses, optimizers
+
+        self.optimizer = optimizers.get(optimizer)
+        if loss is None:
+            raise ValueError("loss: compile() needs a loss to train with, received None")
+        self.loss = loss
+        self._loss = losses.get(loss)
+        self._loss_weight = _loss_weight(loss_weights)
+        self._metric_specs = _metric_list(metrics, "metrics")
+        self._weighted_metric_specs = _metric_list(weighted_metrics, "weighted_metrics")
+        self._metric_objs = None
+        self._compiled = True
+
+    def _compiled_metrics(self, data, fresh=False):
+        from fastnn import metrics as metrics_mod
+
+        if self._metric_objs is not None and not fresh:
+            return self._metric_objs
+        y = getattr(data, "y", None)
+        y_shape = None if y is None else (None,) + y.shape[1:]
+        out = []
+        for specs, weighted in ((self._metric_specs, False), (self._weighted_metric_specs, True)):
+            for spec in specs:
+                m = metrics_mod.resolve(spec, self._loss, y_shape, self.output_shape)
+                m._weighted = weighted
+                out.append(m)
+        if not fresh:
+            self._metric_objs = out
+        return out
+
+    @property
+    def metrics_names(self):
+        names = ["loss"]
+        for m in self._metric_objs or []:
+            names.append(m.name)
+        return names
+
+    # ---- run -------------------------------------------------------------------------
+    def _inference_plan(self):
+        from fastnn.engine.plan import InferencePlan
+
+        if self._infer is None or self._infer.layers is not self._layers:
+            self._infer = InferencePlan(self)
+        return self._infer
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1, max_queue_size=10, workers=1,
+            use_multiprocessing=False):
+        """Train the model; returns a History. Keras's arguments and semantics."""
+        return training.fit(self, x, y, batch_size, epochs, verbose, callbacks,
+                            validation_split, validation_data, shuffle, class_weight,
+                            sample_weight, initial_epoch, steps_per_epoch, validation_steps,
+                            validation_batch_size, validation_freq, max_queue_size, workers,
+                            use_multiprocessing)
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False, **kwargs):
+        """Loss (and metrics) on the given data, as Keras returns them."""
+        return training.evaluate(self, x, y, batch_size, verbose, sample_weight, steps,
+                                 callbacks, return_dict)
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None,
+                **kwargs):
+        """The model's outputs for the inputs x, as one NumPy array."""
+        return training.predict(self, x, batch_size, verbose, steps, callbacks)
+
+    def __call__(self, inputs, training=False):
+        x = np.ascontiguousarray(inputs, dtype=self._dtype())
+        if not self.built:
+            self.build((None,) + x.shape[1:])
+        if training:
+            from fastnn.engine.workspace import Workspace
+            h = x
+            for layer in self._layers:
+                h = layer._forward(h, Workspace(layer.dtype), True)
+            return np.array(h)
+        return np.array(self._inference_plan().forward(x))
+
+    def call(self, inputs, training=False):
+        return self(inputs, training=training)
+
+    def predict_on_batch(self, x):
+        """Outputs for one batch."""
+        return self(x)
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
+                       return_dict=False):
+        """One gradient step on one batch; returns the loss (and metrics) on it."""
+        from fastnn.engine import data_adapter
+        from fastnn.engine.plan import TrainPlan
+
+        training._check_compiled(self, "train_on_batch")
+        dtype = self._dtype()
+        data = data_adapter.make_data(x, y, sample_weight, len(np.asarray(x)) or 1, dtype,
+                                      self._loss, self._input_names(), class_weight=class_weight)
+        self._build_from_data(data)
+        plan = getattr(self, "_batch_plan", None)
+        if plan is None or plan.layers is not self._layers or plan.model.optimizer is not self.optimizer:
+            plan = self._batch_plan = TrainPlan(self)
+        metrics = self._compiled_metrics(data)
+        tracker = training._Tracker(metrics)
+        tracker.reset()
+        xb, yb, wb = data.x, data.y, data.sw
+        loss, out = plan.step(xb, yb, wb)
+        tracker.update(loss, len(xb), yb, plan.predictions(out), wb)
+        return _result(tracker.logs(), return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """Loss (and metrics) on one batch, without training."""
+        logs = training.evaluate(self, x, y, batch_size=len(np.asarray(x)) or 1, verbose=0,
+                                 sample_weight=sample_weight, return_dict=True)
+        return _result(logs, return_dict)
+
+    # ---- summary and config ----------------------------------------------------------
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None):
+        """Print Keras's table of layers, output shapes and parameter counts."""
+        from fastnn.models.summary import print_summary
+        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
+                      show_trainable=show_trainable)
+
+    def get_config(self):
+        from fastnn import layers as layers_mod
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype,
+                  "layers": []}
+        if self._input_layer is not None:
+            config["layers"].append(layers_mod.serialize(self._input_layer))
+        elif self._declared_input_shape() is not None or self.built:
+            shape = self._declared_input_shape() or self.input_shape[1:]
+            config["layers"].append(layers_mod.serialize(InputLayer(
+                batch_shape=(None,) + tuple(shape), dtype=self.dtype,
+                name=self._input_names()[0])))
+        for layer in self._layers:
+            config["layers"].append(layers_mod.serialize(layer))
+        config["build_input_shape"] = getattr(self, "input_shape", None)
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from fastnn import layers as layers_mod
+        config = dict(config)
+        model = cls(name=config.get("name"), trainable=config.get("trainable", True))
+        for layer_config in config.get("layers", []):
+            model.add(layers_mod.deserialize(layer_config, custom_objects=custom_objects))
+        shape = config.get("build_input_shape")
+        if not model.built and shape is not None:
+            model.build(tuple(shape))
+        return model
+
+
+def _result(logs, return_dict):
+    if return_dict:
+        return logs
+    values = [logs["loss"]] + [v for k, v in logs.items() if k != "loss"]
+    return values[0] if len(values) == 1 else values
+
+
+def _loss_weight(loss_weights):
+    if loss_weights is None:
+        return 1.0
+    if isinstance(loss_weights, dict):
+        loss_weights = list(loss_weights.values())
+    if isinstance(loss_weights, (list, tuple)):
+        if len(loss_weights) != 1:
+            raise ValueError(f"loss_weights: a Sequential model has one output; expected one "
+                             f"weight, received {len(loss_weights)}")
+        loss_weights = loss_weights[0]
+    if isinstance(loss_weights, bool) or not isinstance(loss_weights, numbers.Real):
+        raise TypeError(f"loss_weights: expected a number, received {loss_weights!r}")
+    return float(loss_weights)
+
+
+def _metric_list(metrics, name):
+    if metrics is None:
+        return []
+    if isinstance(metrics, dict):
+        metrics = [m for v in metrics.values() for m in (v if isinstance(v, (list, tuple)) else [v])]
+    if isinstance(metrics, (str, )) or callable(metrics) and not isinstance(metrics, (list, tuple)):
+        metrics = [metrics]
+    if not isinstance(metrics, (list, tuple)):
+        raise TypeError(f"{name}: expected a list of metrics, received {type(metrics).__name__}")
+    return list(metrics)
+
+
