@@ -1,0 +1,501 @@
+/* optimizers.c - fused optimizer updates (Keras 3 formulas), clipping and sums of squares.
+ *
+ * Every update reads the gradient once, clips it on the fly (so the caller's gradient is
+ * never modified), applies weight decay to w, then updates the slots and w, all in one
+ * pass. Each element's arithmetic is the same sequence of float operations Keras performs
+ * with its element-wise ops (no FMA contraction: CMakeLists sets -ffp-contract=off), and
+ * depends on nothing but that element, so threads can split the array anywhere. The array
+ * is cut into fixed chunks shared out by OpenMP; small arrays stay on one thread.
+ */
+#ifndef FNN_OPT_BODY
+#define FNN_OPT_BODY
+
+#include <math.h>
+#include <stdlib.h>
+#include "fastnn.h"
+
+/* Elements per OpenMP work item: large enough to amortise scheduling, small enough to
+ * balance a 1e6-element array over 16 threads. */
+#define FNN_OPT_CHUNK 16384
+/* Sum-of-squares block: partials per block, combined in block order. */
+#define FNN_SSQ_BLOCK 4096
+/* A rough flop count per element of an update (loads and stores dominate), for
+ * fnn_threads_for. */
+#define FNN_OPT_FLOPS_PER_ELEM 12.0
+
+typedef void (*fnn_opt_range_fn)(size_t lo, size_t hi, const void *args);
+
+/* Run f over [0, n) in fixed chunks, in parallel when the array is big enough. */
+static void fnn_opt_run(size_t n, fnn_opt_range_fn f, const void *args) {
+  const size_t nchunks = (n + FNN_OPT_CHUNK - 1) / FNN_OPT_CHUNK;
+  const int nt = nchunks > 1 ? fnn_threads_for(FNN_OPT_FLOPS_PER_ELEM * (double)n) : 1;
+  if (nt <= 1) {
+    f(0, n, args);
+    return;
+  }
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+  for (size_t b = 0; b < nchunks; b++) {
+    const size_t lo = b * FNN_OPT_CHUNK;
+    const size_t hi = n - lo < FNN_OPT_CHUNK ? n : lo + FNN_OPT_CHUNK;
+    f(lo, hi, args);
+  }
+}
+
+#define FNN_INLINE static inline __attribute__((always_inline))
+
+/* Calls body(lo, hi, a, mode, decay, variant) with the clip mode, the weight-decay flag and
+ * the variant as constants, so that each combination compiles to its own branch-free,
+ * vectorised loop. */
+#define FNN_OPT_DISPATCH(body, lo, hi, a, variant)                                       \
+  switch ((a)->p.mode * 2 + (a)->p.decay) {                                              \
+    case 0: body(lo, hi, a, FNN_CLIP_NONE, 0, variant); break;                           \
+    case 1: body(lo, hi, a, FNN_CLIP_NONE, 1, variant); break;                           \
+    case 2: body(lo, hi, a, FNN_CLIP_VALUE, 0, variant); break;                          \
+    case 3: body(lo, hi, a, FNN_CLIP_VALUE, 1, variant); break;                          \
+    case 4: body(lo, hi, a, FNN_CLIP_NORM, 0, variant); break;                           \
+    case 5: body(lo, hi, a, FNN_CLIP_NORM, 1, variant); break;                           \
+    case 6: body(lo, hi, a, FNN_CLIP_SCALE, 0, variant); break;                          \
+    default: body(lo, hi, a, FNN_CLIP_SCALE, 1, variant); break;                         \
+  }
+
+#define T float
+#define FN(name) name##_f32
+#define SQRT sqrtf
+#define FABS fabsf
+#include "optimizers.c"
+#undef T
+#undef FN
+#undef SQRT
+#undef FABS
+
+#define T double
+#define FN(name) name##_f64
+#define SQRT sqrt
+#define FABS fabs
+#include "optimizers.c"
+#undef T
+#undef FN
+#undef SQRT
+#undef FABS
+
+#else /* FNN_OPT_BODY: the per-type body */
+
+/* The gradient clip and weight decay scalars, in the element type. */
+typedef struct {
+  T lr, wd, ca, cb;
+  int mode, decay;
+} FN(pre);
+
+FNN_INLINE FN(pre) FN(make_pre)(const fnn_opt_common *c) {
+  FN(pre) p;
+  p.lr = (T)c->lr;
+  p.wd = (T)c->wd;
+  p.ca = (T)c->clip_a;
+  p.cb = (T)c->clip_b;
+  p.mode = c->clip_mode;
+  p.decay = c->wd != 0.0;
+  return p;
+}
+
+/* The clipped gradient: Keras's ops.clip, clip_by_norm and the global-norm scale. */
+FNN_INLINE T FN(grad)(T g, const FN(pre) *p, const int mode) {
+  switch (mode) {
+    case FNN_CLIP_VALUE: {
+      const T lo = -p->ca;
+      g = g < lo ? lo : g;
+      return g > p->ca ? p->ca : g;
+    }
+    case FNN_CLIP_NORM:
+      return (g * p->ca) / p->cb;
+    case FNN_CLIP_SCALE:
+      return g * p->ca;
+    default:
+      return g;
+  }
+}
+
+/* Keras's decoupled weight decay, variable - variable * wd * lr, before the update. */
+FNN_INLINE T FN(decay)(T w, const FN(pre) *p, const int decay) {
+  return decay ? w - (w * p->wd) * p->lr : w;
+}
+
+/* ---- SGD ------------------------------------------------------------------------------ */
+typedef struct {
+  T *restrict w;
+  const T *restrict g;
+  T *restrict m;
+  FN(pre) p;
+  T momentum;
+  int nesterov;
+} FN(sgd_args);
+
+/* variant 0: no momentum; 1: momentum; 2: Nesterov momentum. */
+FNN_INLINE void FN(sgd_body)(size_t lo, size_t hi, const FN(sgd_args) *a, const int mode,
+                             const int decay, const int variant) {
+  T *restrict w = a->w;
+  const T *restrict g = a->g;
+  T *restrict m = a->m;
+  const FN(pre) p = a->p;
+  const T lr = p.lr, mu = a->momentum;
+  for (size_t i = lo; i < hi; i++) {
+    const T gi = FN(grad)(g[i], &p, mode);
+    const T wi = FN(decay)(w[i], &p, decay);
+    if (variant == 0) {
+      w[i] = wi - gi * lr;
+    } else {
+      const T mi = m[i] * mu - gi * lr;
+      m[i] = mi;
+      w[i] = variant == 2 ? wi + (mi * mu - gi * lr) : wi + mi;
+    }
+  }
+}
+
+static void FN(sgd_range)(size_t lo, size_t hi, const void *vargs) {
+  const FN(sgd_args) *a = (const FN(sgd_args) *)vargs;
+  if (!a->m) {
+    FNN_OPT_DISPATCH(FN(sgd_body), lo, hi, a, 0)
+  } else if (!a->nesterov) {
+    FNN_OPT_DISPATCH(FN(sgd_body), lo, hi, a, 1)
+  } else {
+    FNN_OPT_DISPATCH(FN(sgd_body), lo, hi, a, 2)
+  }
+}
+
+void FN(fnn_sgd_update)(T *w, const T *g, T *m, size_t n, const fnn_opt_common *c,
+                        double momentum, int nesterov) {
+  FN(sgd_args) a = {w, g, m, FN(make_pre)(c), (T)momentum, nesterov};
+  fnn_opt_run(n, FN(sgd_range), &a);
+}
+
+/* ---- RMSprop -------------------------------------------------------------------------- */
+typedef struct {
+  T *restrict w;
+  const T *restrict g;
+  T *restrict v, *restrict mom, *restrict avg;
+  FN(pre) p;
+  T rho, omr, momentum, eps;
+} FN(rmsprop_args);
+
+/* variant bit 0: momentum; bit 1: centered. */
+FNN_INLINE void FN(rmsprop_body)(size_t lo, size_t hi, const FN(rmsprop_args) *a,
+                                 const int mode, const int decay, const int variant) {
+  T *restrict w = a->w;
+  const T *restrict g = a->g;
+  T *restrict v = a->v;
+  T *restrict mom = a->mom;
+  T *restrict avg = a->avg;
+  const FN(pre) p = a->p;
+  const T lr = p.lr, rho = a->rho, omr = a->omr, mu = a->momentum, eps = a->eps;
+  for (size_t i = lo; i < hi; i++) {
+    const T gi = FN(grad)(g[i], &p, mode);
+    const T wi = FN(decay)(w[i], &p, decay);
+    const T vi = rho * v[i] + omr * (gi * gi);
+    v[i] = vi;
+    T den;
+    if (variant & 2) {
+      const T ai = rho * avg[i] + omr * gi;
+      avg[i] = ai;
+      den = (vi - ai * ai) + eps;
+    } else {
+      den = vi + eps;
+    }
+    const T inc = (lr * gi) / SQRT(den);
+    if (variant & 1) {
+      const T mi = mu * mom[i] + inc;
+      mom[i] = mi;
+      w[i] = wi - mi;
+    } else {
+      w[i] = wi - inc;
+    }
+  }
+}
+
+static void FN(rmsprop_range)(size_t lo, size_t hi, const void *vargs) {
+  const FN(rmsprop_args) *a = (const FN(rmsprop_args) *)vargs;
+  switch ((a->mom != NULL) | (a->avg != NULL) << 1) {
+    case 0: FNN_OPT_DISPATCH(FN(rmsprop_body), lo, hi, a, 0) break;
+    case 1: FNN_OPT_DISPATCH(FN(rmsprop_body), lo, hi, a, 1) break;
+    case 2: FNN_OPT_DISPATCH(FN(rmsprop_body), lo, hi, a, 2) break;
+    default: FNN_OPT_DISPATCH(FN(rmsprop_body), lo, hi, a, 3) break;
+  }
+}
+
+void FN(fnn_rmsprop_update)(T *w, const T *g, T *v, T *mom, T *avg, size_t n,
+                            const fnn_opt_common *c, double rho, double omr, double momentum,
+                            double eps) {
+  FN(rmsprop_args) a = {w, g, v, mom, avg, FN(make_pre)(c), (T)rho, (T)omr, (T)momentum, (T)eps};
+  fnn_opt_run(n, FN(rmsprop_range), &a);
+}
+
+/* ---- Adagrad -------------------------------------------------------------------------- */
+typedef struct {
+  T *restrict w;
+  const T *restrict g;
+  T *restrict acc;
+  FN(pre) p;
+  T eps;
+} FN(adagrad_args);
+
+FNN_INLINE void FN(adagrad_body)(size_t lo, size_t hi, const FN(adagrad_args) *a,
+                                 const int mode, const int decay, const int variant) {
+  T *restrict w = a->w;
+  const T *restrict g = a->g;
+  T *restrict acc = a->acc;
+  const FN(pre) p = a->p;
+  const T lr = p.lr, eps = a->eps;
+  for (size_t i = lo; i < hi; i++) {
+    const T gi = FN(grad)(g[i], &p, mode);
+    const T wi = FN(decay)(w[i], &p, decay);
+    const T ai = acc[i] + gi * gi;
+    acc[i] = ai;
+    w[i] = wi - (lr * gi) / SQRT(ai + eps);
+  }
+}
+
+static void FN(adagrad_range)(size_t lo, size_t hi, const void *vargs) {
+  const FN(adagrad_args) *a = (const FN(adagrad_args) *)vargs;
+  FNN_OPT_DISPATCH(FN(adagrad_body), lo, hi, a, 0)
+}
+
+void FN(fnn_adagrad_update)(T *w, const T *g, T *acc, size_t n, const fnn_opt_common *c,
+                            double eps) {
+  FN(adagrad_args) a = {w, g, acc, FN(make_pre)(c), (T)eps};
+  fnn_opt_run(n, FN(adagrad_range), &a);
+}
+
+/* ---- Adadelta ------------------------------------------------------------------------- */
+typedef struct {
+  T *restrict w;
+  const T *restrict g;
+  T *restrict ag, *restrict ad;
+  FN(pre) p;
+  T rho, omr, eps;
+} FN(adadelta_args);
+
+FNN_INLINE void FN(adadelta_body)(size_t lo, size_t hi, const FN(adadelta_args) *a,
+                                  const int mode, const int decay, const int variant) {
+  T *restrict w = a->w;
+  const T *restrict g = a->g;
+  T *restrict ag = a->ag;
+  T *restrict ad = a->ad;
+  const FN(pre) p = a->p;
+  const T lr = p.lr, rho = a->rho, omr = a->omr, eps = a->eps;
+  for (size_t i = lo; i < hi; i++) {
+    const T gi = FN(grad)(g[i], &p, mode);
+    const T wi = FN(decay)(w[i], &p, decay);
+    const T agi = rho * ag[i] + omr * (gi * gi);
+    ag[i] = agi;
+    const T adi = ad[i];
+    const T d = -((SQRT(adi + eps) * gi) / SQRT(agi + eps));
+    ad[i] = rho * adi + omr * (d * d);
+    w[i] = wi + lr * d;
+  }
+}
+
+static void FN(adadelta_range)(size_t lo, size_t hi, const void *vargs) {
+  const FN(adadelta_args) *a = (const FN(adadelta_args) *)vargs;
+  FNN_OPT_DISPATCH(FN(adadelta_body), lo, hi, a, 0)
+}
+
+void FN(fnn_adadelta_update)(T *w, const T *g, T *ag, T *ad, size_t n, const fnn_opt_common *c,
+                             double rho, double omr, double eps) {
+  FN(adadelta_args) a = {w, g, ag, ad, FN(make_pre)(c), (T)rho, (T)omr, (T)eps};
+  fnn_opt_run(n, FN(adadelta_range), &a);
+}
+
+/* ---- Adam / AdamW --------------------------------------------------------------------- */
+typedef struct {
+  T *restrict w;
+  const T *restrict g;
+  T *restrict m, *restrict v, *restrict vhat;
+  FN(pre) p;
+  T omb1, omb2, alpha, eps;
+} FN(adam_args);
+
+/* variant 1: amsgrad. */
+FNN_INLINE void FN(adam_body)(size_t lo, size_t hi, const FN(adam_args) *a, const int mode,
+                              const int decay, const int variant) {
+  T *restrict w = a->w;
+  const T *restrict g = a->g;
+  T *restrict m = a->m;
+  T *restrict v = a->v;
+  T *restrict vhat = a->vhat;
+  const FN(pre) p = a->p;
+  const T omb1 = a->omb1, omb2 = a->omb2, alpha = a->alpha, eps = a->eps;
+  for (size_t i = lo; i < hi; i++) {
+    const T gi = FN(grad)(g[i], &p, mode);
+    const T wi = FN(decay)(w[i], &p, decay);
+    const T mi = m[i] + (gi - m[i]) * omb1;
+    T vi = v[i] + (gi * gi - v[i]) * omb2;
+    m[i] = mi;
+    v[i] = vi;
+    if (variant) {
+      const T h = vhat[i];
+      vi = h > vi ? h : vi;
+      vhat[i] = vi;
+    }
+    w[i] = wi - (mi * alpha) / (SQRT(vi) + eps);
+  }
+}
+
+static void FN(adam_range)(size_t lo, size_t hi, const void *vargs) {
+  const FN(adam_args) *a = (const FN(adam_args) *)vargs;
+  if (a->vhat) {
+    FNN_OPT_DISPATCH(FN(adam_body), lo, hi, a, 1)
+  } else {
+    FNN_OPT_DISPATCH(FN(adam_body), lo, hi, a, 0)
+  }
+}
+
+void FN(fnn_adam_update)(T *w, const T *g, T *m, T *v, T *vhat, size_t n,
+                         const fnn_opt_common *c, double omb1, double omb2, double alpha,
+                         double eps) {
+  FN(adam_args) a = {w, g, m, v, vhat, FN(make_pre)(c), (T)omb1, (T)omb2, (T)alpha, (T)eps};
+  fnn_opt_run(n, FN(adam_range), &a);
+}
+
+/* ---- Adamax --------------------------------------------------------------------------- */
+typedef struct {
+  T *restrict w;
+  const T *restrict g;
+  T *restrict m, *restrict u;
+  FN(pre) p;
+  T omb1, beta_2, omb1p, eps;
+} FN(adamax_args);
+
+FNN_INLINE void FN(adamax_body)(size_t lo, size_t hi, const FN(adamax_args) *a,
+                                const int mode, const int decay, const int variant) {
+  T *restrict w = a->w;
+  const T *restrict g = a->g;
+  T *restrict m = a->m;
+  T *restrict u = a->u;
+  const FN(pre) p = a->p;
+  const T lr = p.lr, omb1 = a->omb1, b2 = a->beta_2, omb1p = a->omb1p, eps = a->eps;
+  for (size_t i = lo; i < hi; i++) {
+    const T gi = FN(grad)(g[i], &p, mode);
+    const T wi = FN(decay)(w[i], &p, decay);
+    const T mi = m[i] + (gi - m[i]) * omb1;
+    const T bu = b2 * u[i], ag = FABS(gi);
+    const T ui = bu > ag ? bu : ag;
+    m[i] = mi;
+    u[i] = ui;
+    w[i] = wi - (lr * mi) / (omb1p * (ui + eps));
+  }
+}
+
+static void FN(adamax_range)(size_t lo, size_t hi, const void *vargs) {
+  const FN(adamax_args) *a = (const FN(adamax_args) *)vargs;
+  FNN_OPT_DISPATCH(FN(adamax_body), lo, hi, a, 0)
+}
+
+void FN(fnn_adamax_update)(T *w, const T *g, T *m, T *u, size_t n, const fnn_opt_common *c,
+                           double omb1, double beta_2, double omb1p, double eps) {
+  FN(adamax_args) a = {w, g, m, u, FN(make_pre)(c), (T)omb1, (T)beta_2, (T)omb1p, (T)eps};
+  fnn_opt_run(n, FN(adamax_range), &a);
+}
+
+/* ---- Nadam ---------------------------------------------------------------------------- */
+typedef struct {
+  T *restrict w;
+  const T *restrict g;
+  T *restrict m, *restrict v;
+  FN(pre) p;
+  T omb1, omb2, u1, omp1, omu, omp, omb2p, eps;
+} FN(nadam_args);
+
+FNN_INLINE void FN(nadam_body)(size_t lo, size_t hi, const FN(nadam_args) *a, const int mode,
+                               const int decay, const int variant) {
+  T *restrict w = a->w;
+  const T *restrict g = a->g;
+  T *restrict m = a->m;
+  T *restrict v = a->v;
+  const FN(pre) p = a->p;
+  const T lr = p.lr, omb1 = a->omb1, omb2 = a->omb2, u1 = a->u1, omp1 = a->omp1,
+          omu = a->omu, omp = a->omp, omb2p = a->omb2p, eps = a->eps;
+  for (size_t i = lo; i < hi; i++) {
+    const T gi = FN(grad)(g[i], &p, mode);
+    const T wi = FN(decay)(w[i], &p, decay);
+    const T mi = m[i] + (gi - m[i]) * omb1;
+    const T vi = v[i] + (gi * gi - v[i]) * omb2;
+    m[i] = mi;
+    v[i] = vi;
+    const T mh = (u1 * mi) / omp1 + (omu * gi) / omp;
+    const T vh = vi / omb2p;
+    w[i] = wi - (mh * lr) / (SQRT(vh) + eps);
+  }
+}
+
+static void FN(nadam_range)(size_t lo, size_t hi, const void *vargs) {
+  const FN(nadam_args) *a = (const FN(nadam_args) *)vargs;
+  FNN_OPT_DISPATCH(FN(nadam_body), lo, hi, a, 0)
+}
+
+void FN(fnn_nadam_update)(T *w, const T *g, T *m, T *v, size_t n, const fnn_opt_common *c,
+                          double omb1, double omb2, double u1, double omp1, double omu,
+                          double omp, double omb2p, double eps) {
+  FN(nadam_args) a = {w, g, m, v, FN(make_pre)(c), (T)omb1, (T)omb2, (T)u1, (T)omp1, (T)omu,
+                      (T)omp, (T)omb2p, (T)eps};
+  fnn_opt_run(n, FN(nadam_range), &a);
+}
+
+/* ---- clipping helpers ----------------------------------------------------------------- */
+static double FN(ssq_block)(const T *x, size_t n) {
+  /* Four interleaved accumulators in a fixed pattern: one fixed order, and faster. */
+  double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
+  size_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const double x0 = (double)x[j], x1 = (double)x[j + 1];
+    const double x2 = (double)x[j + 2], x3 = (double)x[j + 3];
+    a0 += x0 * x0;
+    a1 += x1 * x1;
+    a2 += x2 * x2;
+    a3 += x3 * x3;
+  }
+  for (; j < n; j++) a0 += (double)x[j] * (double)x[j];
+  return (a0 + a1) + (a2 + a3);
+}
+
+double FN(fnn_sum_squares)(const T *x, size_t n) {
+  const size_t nb = (n + FNN_SSQ_BLOCK - 1) / FNN_SSQ_BLOCK;
+  const int nt = nb > 1 ? fnn_threads_for(2.0 * (double)n) : 1;
+  double *part = nt > 1 ? (double *)malloc(nb * sizeof(double)) : NULL;
+  double total = 0.0;
+  if (part) {
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (size_t b = 0; b < nb; b++) {
+      const size_t off = b * FNN_SSQ_BLOCK;
+      part[b] = FN(ssq_block)(x + off, n - off < FNN_SSQ_BLOCK ? n - off : FNN_SSQ_BLOCK);
+    }
+    for (size_t b = 0; b < nb; b++) total += part[b];
+    free(part);
+  } else {
+    for (size_t b = 0; b < nb; b++) {
+      const size_t off = b * FNN_SSQ_BLOCK;
+      total += FN(ssq_block)(x + off, n - off < FNN_SSQ_BLOCK ? n - off : FNN_SSQ_BLOCK);
+    }
+  }
+  return total;
+}
+
+typedef struct {
+  T *restrict x;
+  T clip;
+} FN(clip_args);
+
+static void FN(clip_range)(size_t lo, size_t hi, const void *vargs) {
+  const FN(clip_args) *a = (const FN(clip_args) *)vargs;
+  T *restrict x = a->x;
+  const T c = a->clip, lo_ = -a->clip;
+  for (size_t i = lo; i < hi; i++) {
+    T xi = x[i];
+    xi = xi < lo_ ? lo_ : xi;
+    x[i] = xi > c ? c : xi;
+  }
+}
+
+void FN(fnn_clip_by_value)(T *x, size_t n, double clip) {
+  FN(clip_args) a = {x, (T)clip};
+  fnn_opt_run(n, FN(clip_range), &a);
+}
+
+#endif /* FNN_OPT_BODY */
