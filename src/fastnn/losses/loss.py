@@ -143,7 +143,11 @@ class Loss:
 
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name: expected a str or None, received {type(name).__name__}")
-        self.name = name or to_snake_case(type(self).__name__)
+        if name is None:  # Keras's auto_name: 'my_loss', then 'my_loss_1', ...
+            name = to_snake_case(type(self).__name__)
+            uid = backend.get_uid(name)
+            name = name if uid == 1 else f"{name}_{uid - 1}"
+        self.name = name
         self.reduction = standardize_reduction(reduction)
         if dtype is not None:
             dtype = np.dtype(dtype).name
@@ -254,7 +258,6 @@ def numerical_gradient(fn, y_true, y_pred, loss_ndim):
     if p.ndim == 0:
         raise ValueError("y_pred: expected at least one dimension, received a scalar")
     grad = np.empty_like(p)
-    inner = p.shape[1:]
     flat = p.reshape(p.shape[0], -1)
     gflat = grad.reshape(p.shape[0], -1)
     for j in range(flat.shape[1]):
@@ -271,7 +274,6 @@ def numerical_gradient(fn, y_true, y_pred, loss_ndim):
         elif diff.ndim == 0:
             diff = np.full(p.shape[0], float(diff))
         gflat[:, j] = diff / (2.0 * h)
-    del inner
     return grad
 
 
