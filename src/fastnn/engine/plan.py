@@ -63,6 +63,7 @@ class TrainPlan:
         first = next((i for i, tv in enumerate(self.layer_vars) if tv), len(self.layers))
         # dx is needed only below the first layer that has something to train
         self.need_dx = [i > first for i in range(len(self.layers))]
+        self.first_trainable = first
         self.regularized = [(v, v.regularizer) for layer in self.layers for v in layer.weights
                             if getattr(v, "regularizer", None) is not None and v.trainable]
         self.activity = [(i, layer.activity_regularizer) for i, layer in enumerate(self.layers)
@@ -120,7 +121,7 @@ class TrainPlan:
             loss += self.activity_penalty()
         g = grad
         layers, ws, need_dx = self.layers, self.ws, self.need_dx
-        for i in range(len(layers) - 1, -1, -1):
+        for i in range(len(layers) - 1, self.first_trainable - 1, -1):
             if self.activity and i in self.activity_layers:
                 g = self._activity_grad(i, g)
             g = layers[i]._backward(g, ws[i], need_dx[i])

@@ -135,8 +135,21 @@ class Sequential(Layer):
     def _rebuild_shapes(self):
         self.build(self._model_input_shape)
 
+    def _check_input_shape(self, shape):
+        expected = getattr(self, "input_shape", None)
+        if expected is None:
+            return
+        got = tuple(shape)
+        if len(got) != len(expected) or any(
+                e is not None and e != g for e, g in zip(expected[1:], got[1:])):
+            raise ValueError(f"x: model '{self.name}' expected input of shape "
+                             f"{_fmt_shape(expected)}, received shape {_fmt_shape(got)}")
+
     def _build_from_data(self, data):
+        x = getattr(data, "x", None)
         if self.built:
+            if x is not None:
+                self._check_input_shape(x.shape)
             return
         x = getattr(data, "x", None)
         if x is None:
@@ -298,6 +311,8 @@ class Sequential(Layer):
         x = np.ascontiguousarray(inputs, dtype=self._dtype())
         if not self.built:
             self.build((None,) + x.shape[1:])
+        else:
+            self._check_input_shape(x.shape)
         if training:
             from fastnn.engine.workspace import Workspace
             h = x
@@ -376,6 +391,11 @@ class Sequential(Layer):
         if not model.built and shape is not None:
             model.build(tuple(shape))
         return model
+
+
+def _fmt_shape(shape):
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + \
+        ("," if len(shape) == 1 else "") + ")"
 
 
 def _result(logs, return_dict):

@@ -1,0 +1,142 @@
+"""Sequential models against tf.keras 2.21 (Keras 3): forward outputs, training history and
+summary shapes, from the same weights and data."""
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import fastnn  # noqa: E402
+
+tk = tf.keras
+
+ACTIVATIONS = ["relu", "sigmoid", "softmax", "softplus", "softsign", "tanh", "selu", "elu",
+               "exponential", "hard_sigmoid", "linear", "leaky_relu", "swish", "silu", "gelu"]
+
+
+def _pair(make_layers, input_shape):
+    """The same architecture in both libraries, fastnn's weights copied from tf.keras's."""
+    tmodel = tk.Sequential([tk.Input(input_shape)] + make_layers(tk.layers))
+    fmodel = fastnn.Sequential([fastnn.Input(input_shape)] + make_layers(fastnn.layers))
+    fmodel.set_weights(tmodel.get_weights())
+    return tmodel, fmodel
+
+
+def _x(shape, seed=0, scale=1.0):
+    return (np.random.default_rng(seed).standard_normal(shape) * scale).astype(np.float32)
+
+
+def _close(a, b):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_dense_activation_forward(activation):
+    tmodel, fmodel = _pair(lambda L: [L.Dense(13, activation=activation),
+                                      L.Dense(5, activation=activation)], (7,))
+    x = _x((33, 7))
+    _close(fmodel.predict(x, verbose=0), tmodel.predict(x, verbose=0))
+    _close(fmodel(x), tmodel(x).numpy())
+
+
+@pytest.mark.parametrize("name,make", [
+    ("ReLU", lambda L: [L.ReLU()]),
+    ("ReLU-params", lambda L: [L.ReLU(max_value=1.5, negative_slope=0.1, threshold=0.2)]),
+    ("LeakyReLU", lambda L: [L.LeakyReLU(negative_slope=0.2)]),
+    ("LeakyReLU-default", lambda L: [L.LeakyReLU()]),
+    ("ELU", lambda L: [L.ELU(alpha=0.7)]),
+    ("ThresholdedReLU", lambda L: [L.ThresholdedReLU(theta=0.3)]),
+    ("Softmax", lambda L: [L.Softmax()]),
+    ("Activation", lambda L: [L.Activation("tanh")]),
+    ("Dropout-inference", lambda L: [L.Dropout(0.5)]),
+    ("Dense-no-bias", lambda L: [L.Dense(6, use_bias=False)]),
+])
+def test_layer_forward(name, make):
+    tmodel, fmodel = _pair(lambda L: [L.Dense(9)] + make(L), (4,))
+    x = _x((21, 4), scale=2.0)
+    _close(fmodel.predict(x, verbose=0), tmodel.predict(x, verbose=0))
+
+
+def test_prelu_with_shared_axes_and_reshape_flatten():
+    def make(L):
+        return [L.Reshape((3, 4)), L.PReLU(alpha_initializer="random_uniform", shared_axes=[1]),
+                L.Flatten(), L.Dense(5, activation="softmax")]
+    tmodel, fmodel = _pair(make, (12,))
+    x = _x((10, 12))
+    _close(fmodel.predict(x, verbose=0), tmodel.predict(x, verbose=0))
+
+
+def test_rank3_dense_forward():
+    tmodel, fmodel = _pair(lambda L: [L.Dense(6, activation="relu"), L.Dense(2)], (5, 4))
+    x = _x((8, 5, 4))
+    _close(fmodel.predict(x, verbose=0), tmodel.predict(x, verbose=0))
+
+
+def _mlp(L, classes=4):
+    return [L.Dense(32, activation="relu"), L.Dense(16, activation="tanh"),
+            L.Dense(classes)]
+
+
+@pytest.mark.parametrize("loss,activation", [
+    ("sparse_categorical_crossentropy", "softmax"),
+    ("sparse_logits", None),
+])
+def test_sgd_fit_loss_history(loss, activation):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((300, 10)).astype(np.float32)
+    y = np.argmax(x @ rng.standard_normal((10, 4)), axis=1)
+
+    def make(L):
+        layers = _mlp(L)
+        layers[-1] = L.Dense(4, activation=activation)
+        return layers
+
+    tmodel, fmodel = _pair(make, (10,))
+    if loss == "sparse_logits":
+        tloss = tk.losses.SparseCategoricalCrossentropy(from_logits=True)
+        floss = fastnn.losses.SparseCategoricalCrossentropy(from_logits=True)
+    else:
+        tloss = floss = loss
+    tmodel.compile(optimizer=tk.optimizers.SGD(0.05), loss=tloss, metrics=["accuracy"])
+    fmodel.compile(optimizer=fastnn.optimizers.SGD(0.05), loss=floss, metrics=["accuracy"])
+    th = tmodel.fit(x, y, epochs=3, batch_size=32, shuffle=False, verbose=0).history
+    fh = fmodel.fit(x, y, epochs=3, batch_size=32, shuffle=False, verbose=0).history
+    np.testing.assert_allclose(fh["loss"], th["loss"], rtol=1e-4)
+    np.testing.assert_allclose(fh["accuracy"], th["accuracy"], atol=1e-6)
+    for a, b in zip(fmodel.get_weights(), tmodel.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
+    te = tmodel.evaluate(x, y, verbose=0)
+    fe = fmodel.evaluate(x, y, verbose=0)
+    np.testing.assert_allclose(fe, te, rtol=1e-4)
+
+
+def test_mse_fit_with_validation_and_sample_weight():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((200, 6)).astype(np.float32)
+    y = (x @ rng.standard_normal((6, 2))).astype(np.float32)
+    sw = rng.uniform(0.5, 2.0, 200).astype(np.float32)
+    tmodel, fmodel = _pair(lambda L: [L.Dense(8, activation="sigmoid"), L.Dense(2)], (6,))
+    tmodel.compile(optimizer=tk.optimizers.SGD(0.02), loss="mse")
+    fmodel.compile(optimizer=fastnn.optimizers.SGD(0.02), loss="mse")
+    kw = dict(epochs=3, batch_size=16, shuffle=False, verbose=0, validation_split=0.2,
+              sample_weight=sw)
+    th = tmodel.fit(x, y, **kw).history
+    fh = fmodel.fit(x, y, **kw).history
+    for key in ("loss", "val_loss"):
+        np.testing.assert_allclose(fh[key], th[key], rtol=1e-4)
+
+
+def test_summary_shapes_and_params():
+    def make(L):
+        return [L.Flatten(), L.Dense(128, activation="relu"), L.Dropout(0.2), L.Dense(10)]
+    tmodel, fmodel = _pair(make, (28, 28))
+    for tl, fl in zip(tmodel.layers, fmodel.layers):
+        assert tuple(tl.output.shape) == fl.output_shape
+        assert tl.count_params() == fl.count_params()
+    assert tmodel.count_params() == fmodel.count_params()
+    lines = []
+    fmodel.summary(print_fn=lines.append)
+    text = "\n".join(lines)
+    assert f"Total params: {tmodel.count_params():,}" in text

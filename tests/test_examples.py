@@ -1,0 +1,26 @@
+"""The README's example: the seed's MNIST model through fastnn, on real MNIST."""
+import importlib.util
+import os
+import pathlib
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "examples" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_mnist_example_reaches_keras_accuracy(capsys):
+    if not os.environ.get("FASTNN_DATA_DIR") and not (
+            pathlib.Path.home() / ".fastnn" / "datasets" / "mnist.npz").exists():
+        pytest.fail("MNIST is not available: run ../shared/data/prepare-datasets and set "
+                    "FASTNN_DATA_DIR (CI does both)")
+    accuracy = _load("mnist").main(epochs=5, batch_size=32, verbose=2)
+    out = capsys.readouterr().out
+    assert "Epoch 5/5" in out and "Total params: 101,770" in out
+    assert accuracy >= 0.975
