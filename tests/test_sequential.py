@@ -419,3 +419,44 @@ def test_fit_before_compile_is_an_error():
     x, y = _data(n=8)
     with pytest.raises(RuntimeError, match="compile"):
         _model().fit(x, y, verbose=0)
+
+
+def test_python_callable_activation_trains_like_the_builtin():
+    """A lambda activation trains through numerical derivatives, close to the kernel path."""
+    x, y = _data(n=96)
+    res = []
+    for act in ("tanh", lambda z: np.tanh(z)):
+        keras.utils.set_random_seed(2)
+        model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(12, activation=act),
+                                  keras.layers.Activation(act), keras.layers.Dense(3)])
+        model.compile(optimizer=keras.optimizers.SGD(0.1),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        hist = model.fit(x, y, epochs=3, batch_size=16, shuffle=False, verbose=0)
+        res.append(hist.history["loss"])
+    np.testing.assert_allclose(res[1], res[0], rtol=1e-4)
+
+
+class _PickledSeq(keras.utils.Sequence):
+    def __init__(self, x, y, folder):
+        super().__init__(workers=2, use_multiprocessing=True)
+        self.x, self.y, self.folder = x, y, folder
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        import os
+        with open(os.path.join(self.folder, f"{os.getpid()}-{i}"), "w"):
+            pass
+        return self.x[i * 8:(i + 1) * 8], self.y[i * 8:(i + 1) * 8]
+
+
+def test_sequence_in_worker_processes(tmp_path):
+    import os
+    x, y = _data(n=32)
+    model = _model()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    hist = model.fit(_PickledSeq(x, y, str(tmp_path)), epochs=2, verbose=0)
+    assert len(hist.history["loss"]) == 2 and np.isfinite(hist.history["loss"]).all()
+    pids = {int(name.split("-")[0]) for name in os.listdir(tmp_path)}
+    assert len(os.listdir(tmp_path)) == 8 and os.getpid() not in pids

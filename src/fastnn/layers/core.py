@@ -31,6 +31,21 @@ class _Activated:
 _SIGMOID_KIND = 8  # fnn_act_kind FNN_ACT_SIGMOID
 
 
+def _python_activation_grad(fn, z, dy):
+    """dy * f'(z) for an element-wise Python activation f, by central differences.
+
+    Any callable works as an activation; one without a kernel is differentiated
+    numerically, element by element, in float64 (slower, and about 1e-7 relative error).
+    """
+    z64 = np.asarray(z, np.float64)
+    h = 1e-5 * np.maximum(1.0, np.abs(z64))
+    slope = (np.asarray(fn(z64 + h), np.float64) - np.asarray(fn(z64 - h), np.float64)) / (2 * h)
+    if slope.shape != z64.shape:
+        raise ValueError(f"activation: a Python activation must act element-wise (output shape "
+                         f"{z64.shape}), received output shape {slope.shape}")
+    return np.ascontiguousarray(dy * slope, dtype=dy.dtype)
+
+
 def _rowwise_forward(kind, axis, z, ws, name):
     """softmax / log_softmax of z along axis into a workspace buffer."""
     out = ws.array(name, z.shape)
@@ -178,6 +193,8 @@ class Dense(Layer):
         dy2 = np.ascontiguousarray(dy).reshape(m, self.units)
         if ws.post in ("softmax", "log_softmax"):
             dy2 = _rowwise_backward(ws.post, -1, ws.out, dy2)
+        elif ws.post == "python":
+            dy2 = _python_activation_grad(self._act.fn, ws.y, dy2)
         grads = ws.grad_arrays(self.trainable_weights)
         gi = iter(grads)
         dw = next(gi) if self.kernel.trainable else ws.array("dw", self.kernel.shape)
@@ -195,11 +212,7 @@ class Dense(Layer):
         return self._act.fusable()
 
     def _check_trainable(self):
-        if self._act.kind == "python" and self.trainable_weights:
-            raise NotImplementedError(
-                f"Dense '{self.name}': activation {self.activation!r} is a Python function "
-                f"with no derivative; use a built-in activation (or an Activation layer with a "
-                f"custom Layer that implements backward) to train it")
+        pass
 
     def call(self, inputs, training=False):
         x = np.ascontiguousarray(inputs, dtype=self.dtype)
@@ -270,8 +283,7 @@ class Activation(Layer):
             return dx
         if post in ("softmax", "log_softmax"):
             return _rowwise_backward(post, self._act.payload, ws.out, dy)
-        raise NotImplementedError(f"Activation '{self.name}': {self.activation!r} has no "
-                                  f"derivative; it cannot be trained through")
+        return _python_activation_grad(self._act.fn, ws.x, dy)
 
     def _output_activation(self):
         return self._act.fusable()
