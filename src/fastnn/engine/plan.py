@@ -71,16 +71,23 @@ class TrainPlan:
         self.activity_layers = {i for i, _ in self.activity}
         self.grads = None
         self._gbuf = None
+        self._gviews = {}
         self._pbuf = None
         opt = model.optimizer
         if self.variables and not opt.built:
             opt.build(self.variables)
 
     def _grad_buffer(self, shape, dtype):
-        size = int(np.prod(shape))
-        if self._gbuf is None or self._gbuf.size < size or self._gbuf.dtype != dtype:
-            self._gbuf = np.empty(max(size, 1), dtype)
-        return self._gbuf[:size].reshape(shape)
+        view = self._gviews.get(shape)
+        if view is None or view.dtype != dtype:
+            size = 1
+            for d in shape:
+                size *= d
+            if self._gbuf is None or self._gbuf.size < size or self._gbuf.dtype != dtype:
+                self._gbuf = np.empty(max(size, 1), dtype)
+                self._gviews = {}
+            view = self._gviews[shape] = self._gbuf[:size].reshape(shape)
+        return view
 
     def predictions(self, out):
         """The model's real output (probabilities) when the step worked on logits."""
@@ -133,7 +140,12 @@ class TrainPlan:
                                   for g in w.grad_arrays(tv)]
             for v, reg in self.regularized:
                 reg.gradient(v.value, out=self.grads[self._index(v)], accumulate=True)
-            self.model.optimizer.apply(self.grads, self.variables)
+            opt = self.model.optimizer
+            fast = getattr(opt, "_engine_apply", None)
+            if fast is not None:
+                fast(self.grads, self.variables)
+            else:
+                opt.apply(self.grads, self.variables)
         return loss, out
 
     def _index(self, var):

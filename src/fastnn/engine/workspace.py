@@ -15,11 +15,17 @@ class Workspace:
     def __init__(self, dtype):
         self.dtype = np.dtype(dtype)
         self._bufs = {}
+        self._views = {}
         self.grads = None   # one array per trainable weight, filled by backward
+        self.targets = None  # a layer's own cache of where its backward writes
         self.step = 0       # training calls so far (dropout streams)
 
     def array(self, name, shape, dtype=None):
         """A C-contiguous array of this shape backed by the named persistent buffer."""
+        key = (name, shape, dtype)
+        view = self._views.get(key)
+        if view is not None:
+            return view
         size = 1
         for d in shape:
             size *= d
@@ -27,7 +33,9 @@ class Workspace:
         if buf is None or buf.size < size or (dtype is not None and buf.dtype != dtype):
             buf = np.empty(max(size, 1), dtype or self.dtype)
             self._bufs[name] = buf
-        return buf[:size].reshape(shape)
+            self._views = {k: v for k, v in self._views.items() if k[0] != name}
+        view = self._views[key] = buf[:size].reshape(shape)
+        return view
 
     def grad_arrays(self, variables):
         """Gradient buffers, one per variable, created on first use."""

@@ -195,12 +195,17 @@ class Dense(Layer):
             dy2 = _rowwise_backward(ws.post, -1, ws.out, dy2)
         elif ws.post == "python":
             dy2 = _python_activation_grad(self._act.fn, ws.y, dy2)
-        grads = ws.grad_arrays(self.trainable_weights)
-        gi = iter(grads)
-        dw = next(gi) if self.kernel.trainable else ws.array("dw", self.kernel.shape)
-        db = None
-        if self.use_bias:
-            db = next(gi) if self.bias.trainable else ws.array("db", self.bias.shape)
+        targets = ws.targets
+        if targets is None:
+            # where dW and db go: the gradient buffers the optimizer reads, or scratch space
+            # for a frozen weight (computed anyway by the fused kernel, then ignored)
+            gi = iter(ws.grad_arrays(self.trainable_weights))
+            dw = next(gi) if self.kernel.trainable else ws.array("dw", self.kernel.shape)
+            db = None
+            if self.use_bias:
+                db = next(gi) if self.bias.trainable else ws.array("db", self.bias.shape)
+            targets = ws.targets = (dw, db)
+        dw, db = targets
         dx = ws.array("dx", (m, self.kernel.shape[0])) if need_dx else None
         dz = ws.array("dz", (m, self.units))
         _core.dense_backward(ws.x, self.kernel.value, ws.z, ws.y, dy2, ws.spec, dz, dw, db, dx)

@@ -119,6 +119,8 @@ class Optimizer(OptimizerState):
         self.loss_scale_factor = None
         self.gradient_accumulation_steps = None
         self._iterations = 0
+        self._engine_cache = None  # (grads, variables, checked work) of the training engine
+        self._lr_cache = None
         self._learning_rate = None
         self._set_learning_rate(learning_rate)
         self.built = False
@@ -152,6 +154,12 @@ class Optimizer(OptimizerState):
     def _current_learning_rate(self):
         """The rate for this step, as a NumPy scalar (float32 unless floatx says otherwise)."""
         lr = self._learning_rate
+        if type(lr) is float:
+            cache = self._lr_cache
+            fx = backend.floatx()
+            if cache is None or cache[0] != lr or cache[1] != fx:
+                cache = self._lr_cache = (lr, fx, np.dtype(fx).type(lr))
+            return cache[2]
         if isinstance(lr, _schedules.LearningRateSchedule):
             lr = lr(self._iterations)
         elif callable(lr):
@@ -257,6 +265,19 @@ class Optimizer(OptimizerState):
         grads = list(grads)
         if not grads:
             return
+        self._apply_work(self._work(grads, trainable_variables))
+
+    def _engine_apply(self, grads, variables):
+        """apply() for the training engine, whose gradient buffers are the same arrays on
+        every step (the variables' shapes and dtypes, C-contiguous): they are checked on the
+        first step only; the arithmetic is apply()'s."""
+        cached = self._engine_cache
+        if cached is None or cached[0] is not grads or cached[1] is not variables:
+            cached = self._engine_cache = (grads, variables, self._work(list(grads), variables))
+        self._apply_work(cached[2])
+
+    def _work(self, grads, trainable_variables):
+        """Check grads against the variables; return [(slot index, var, array, grad)]."""
         if trainable_variables is None:
             if not self.built:
                 raise ValueError("When passing `grads` without `variables`, the optimizer must "
@@ -293,6 +314,9 @@ class Optimizer(OptimizerState):
             warnings.warn(f"Gradients do not exist for variables {missing} when minimizing the "
                           f"loss. If using `model.compile()`, did you forget to provide a "
                           f"`loss` argument?", stacklevel=2)
+        return work
+
+    def _apply_work(self, work):
         clips = self._clip_specs([g for _, _, _, g in work])
         lr = self._current_learning_rate()
         self._before_update(work)
