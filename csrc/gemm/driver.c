@@ -7,6 +7,15 @@
 #ifndef FNN_DIRECT_B_ROW_BLOCKS
 #define FNN_DIRECT_B_ROW_BLOCKS 2
 #endif
+/* Up to this many rows, threads split the columns of C (when they divide evenly into
+ * panels) rather than its rows: each thread then streams only its share of B. */
+#ifndef FNN_SPLIT_N_MAX_M
+#define FNN_SPLIT_N_MAX_M 96
+#endif
+/* A block is packed when at least this many B panels reuse it. */
+#ifndef FNN_PACK_A_MIN_PANELS
+#define FNN_PACK_A_MIN_PANELS 4
+#endif
 /* ... or whatever the row count, when B's rows are at most this many bytes apart. */
 #ifndef FNN_DIRECT_B_MAX_ROW_BYTES
 #define FNN_DIRECT_B_MAX_ROW_BYTES 2048

@@ -53,7 +53,13 @@ static void FN(pack_a_block_)(int mr, int trans_a, const T *a, size_t lda, size_
   for (size_t ir = 0; ir < mc; ir += (size_t)mr) {
     const size_t mrr = mc - ir < (size_t)mr ? mc - ir : (size_t)mr;
     T *d = dst + ir * kc;
-    if (!trans_a) {
+    if (!trans_a && mrr == (size_t)mr) {
+      /* a full panel: write each k's MR values together, reading MR rows in step */
+      const T *rows[16];
+      for (size_t r = 0; r < (size_t)mr; r++) rows[r] = a + (i0 + ir + r) * lda + p0;
+      for (size_t kk = 0; kk < kc; kk++)
+        for (size_t r = 0; r < (size_t)mr; r++) d[kk * mr + r] = rows[r][kk];
+    } else if (!trans_a) {
       for (size_t r = 0; r < mrr; r++) {
         const T *src = a + (i0 + ir + r) * lda + p0;
         for (size_t kk = 0; kk < kc; kk++) d[kk * mr + r] = src[kk];
@@ -151,7 +157,7 @@ int FN(fnn_gemm_ex_)(const KERN_T *kern, int trans_a, int trans_b, size_t m, siz
   size_t jchunks = 1;
   if (nt > 1) {
     const size_t mtiles = (m + MR - 1) / MR;
-    if (mb < (size_t)nt && npanels >= (size_t)nt && m <= mc) {
+    if (npanels >= (size_t)nt && (m <= mc || (m <= FNN_SPLIT_N_MAX_M && npanels % (size_t)nt == 0))) {
       jchunks = (size_t)nt;
     } else if (mtiles >= (size_t)nt) {
       size_t want = ((mb + nt - 1) / nt) * nt; /* a multiple of the thread count */
@@ -202,7 +208,7 @@ int FN(fnn_gemm_ex_)(const KERN_T *kern, int trans_a, int trans_b, size_t m, siz
           const size_t q0 = jb * per_chunk;
           const size_t q1 = q0 + per_chunk < npan ? q0 + per_chunk : npan;
           if (q0 >= q1) continue;
-          const int pack_a = may_pack_a && (q1 - q0) >= 4;
+          const int pack_a = may_pack_a && (q1 - q0) >= FNN_PACK_A_MIN_PANELS;
           if (pack_a) FN(pack_a_block_)(kern->mr, trans_a, a, lda, ic, mcur, pc, kc, my_a);
           size_t q = q0;
           if (m == 1 && kern->ukr1) {
