@@ -78,6 +78,16 @@ static void fnn_opt_run(size_t n, fnn_opt_range_fn f, const void *args) {
 #undef SQRT
 #undef FABS
 
+double fnn_adam_alpha_f32(float lr, float beta_1, float beta_2, float step) {
+  const float b1p = powf(beta_1, step), b2p = powf(beta_2, step);
+  return (double)(lr * sqrtf(1.0f - b2p) / (1.0f - b1p));
+}
+
+double fnn_adam_alpha_f64(double lr, double beta_1, double beta_2, double step) {
+  const double b1p = pow(beta_1, step), b2p = pow(beta_2, step);
+  return lr * sqrt(1.0 - b2p) / (1.0 - b1p);
+}
+
 #else /* FNN_OPT_BODY: the per-type body */
 
 /* The gradient clip and weight decay scalars, in the element type. */

@@ -66,6 +66,11 @@ void fnn_adadelta_update_f64(double *w, const double *g, double *ag, double *ad,
  * omb2 = 1 - beta_2, alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t):
  *   m += (g - m) * omb1;  v += (g^2 - v) * omb2;  [vhat = max(vhat, v); v -> vhat]
  *   w -= (m * alpha) / (sqrt(v) + eps). */
+/* Adam's step size lr * sqrt(1 - beta_2^t) / (1 - beta_1^t), evaluated in the element type
+ * (powf/sqrtf in float for f32) exactly as Keras evaluates it in a float32 tensor. */
+double fnn_adam_alpha_f32(float lr, float beta_1, float beta_2, float step);
+double fnn_adam_alpha_f64(double lr, double beta_1, double beta_2, double step);
+
 void fnn_adam_update_f32(float *w, const float *g, float *m, float *v, float *vhat, size_t n,
                          const fnn_opt_common *c, double omb1, double omb2, double alpha,
                          double eps);

@@ -206,6 +206,18 @@ def adadelta_update(w, g, ag, ad, double lr, double wd, clip, double rho, double
                                     n, &c, rho, omr, epsilon)
 
 
+cdef extern from "fastnn.h" nogil:
+    double fnn_adam_alpha_f32(float lr, float beta_1, float beta_2, float step)
+    double fnn_adam_alpha_f64(double lr, double beta_1, double beta_2, double step)
+
+
+def adam_alpha(bint f32, double lr, double beta_1, double beta_2, double step):
+    """Adam's bias-corrected step size, in float32 (f32) or float64 arithmetic."""
+    if f32:
+        return fnn_adam_alpha_f32(<float>lr, <float>beta_1, <float>beta_2, <float>step)
+    return fnn_adam_alpha_f64(lr, beta_1, beta_2, step)
+
+
 def adam_update(w, g, m, v, vhat, double lr, double wd, clip, double omb1, double omb2,
                 double alpha, double epsilon):
     """Adam step in place on w, m, v and vhat (None unless amsgrad)."""

@@ -64,6 +64,7 @@ class TrainPlan:
         # dx is needed only below the first layer that has something to train
         self.need_dx = [i > first for i in range(len(self.layers))]
         self.first_trainable = first
+        self.backward_order = list(range(len(self.layers) - 1, first - 1, -1))
         self.regularized = [(v, v.regularizer) for layer in self.layers for v in layer.weights
                             if getattr(v, "regularizer", None) is not None and v.trainable]
         self.activity = [(i, layer.activity_regularizer) for i, layer in enumerate(self.layers)
@@ -105,11 +106,10 @@ class TrainPlan:
 
     def forward(self, x):
         h = x
-        last = len(self.layers) - 1
-        fuse = self.fused is not None
         keep = self.activity_layers
+        fuse_at = len(self.layers) - 1 if self.fused is not None else -1
         for i, (layer, ws) in enumerate(zip(self.layers, self.ws)):
-            h = layer._forward(h, ws, True, fuse and i == last)
+            h = layer._forward(h, ws, True, i == fuse_at)
             if keep and i in keep:
                 ws.last_output = h
         return h
@@ -122,30 +122,29 @@ class TrainPlan:
         if self.loss_weight != 1.0:
             loss *= self.loss_weight
             grad *= self.loss_weight
-        for v, reg in self.regularized:
-            loss += float(reg(v.value))
-        if self.activity:
+        regularized = self.regularized
+        if regularized:
+            for v, reg in regularized:
+                loss += float(reg(v.value))
+        activity = self.activity
+        if activity:
             loss += self.activity_penalty()
         g = grad
         layers, ws, need_dx = self.layers, self.ws, self.need_dx
-        for i in range(len(layers) - 1, self.first_trainable - 1, -1):
-            if self.activity and i in self.activity_layers:
+        for i in self.backward_order:
+            if activity and i in self.activity_layers:
                 g = self._activity_grad(i, g)
             g = layers[i]._backward(g, ws[i], need_dx[i])
         if self.variables:
-            if self.grads is None:
-                self.grads = [g for w in ws if w.grads is not None for g in w.grads]
-                if len(self.grads) != len(self.variables):
-                    self.grads = [g for w, tv in zip(ws, self.layer_vars) if tv
-                                  for g in w.grad_arrays(tv)]
-            for v, reg in self.regularized:
-                reg.gradient(v.value, out=self.grads[self._index(v)], accumulate=True)
-            opt = self.model.optimizer
-            fast = getattr(opt, "_engine_apply", None)
-            if fast is not None:
-                fast(self.grads, self.variables)
-            else:
-                opt.apply(self.grads, self.variables)
+            grads = self.grads
+            if grads is None:
+                grads = self.grads = [g for w, tv in zip(ws, self.layer_vars) if tv
+                                      for g in w.grad_arrays(tv)]
+                opt = self.model.optimizer
+                self._apply = getattr(opt, "_engine_apply", None) or opt.apply
+            for v, reg in regularized:
+                reg.gradient(v.value, out=grads[self._index(v)], accumulate=True)
+            self._apply(grads, self.variables)
         return loss, out
 
     def _index(self, var):

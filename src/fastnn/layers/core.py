@@ -161,40 +161,46 @@ class Dense(Layer):
 
     def _forward(self, x, ws, training, fuse=False):
         kernel = self.kernel.value
-        k = kernel.shape[0]
-        lead = x.shape[:-1]
-        x2 = x.reshape(-1, k)
+        units = self.units
+        flat = x.ndim == 2
+        x2 = x if flat else x.reshape(-1, kernel.shape[0])
         m = x2.shape[0]
         act = self._act
         spec = act.spec
-        if fuse and act.fusable() == "sigmoid":
+        if fuse and spec is not None and act.fusable() == "sigmoid":
             spec = None  # the loss works from the logits
-        need_z = training and spec is not None and act.needs_z
-        y = ws.array("y", (m, self.units))
-        z = ws.array("z", (m, self.units)) if need_z else None
-        b = self.bias.value if self.use_bias else None
-        _core.dense_forward(x2, kernel, b, spec, y, z, None if training else self._packed_kernel())
+        y = ws.array("y", (m, units))
+        z = ws.array("z", (m, units)) if training and spec is not None and act.needs_z else None
+        _core.dense_forward(x2, kernel, self.bias.value if self.use_bias else None, spec, y, z,
+                            None if training else self._packed_kernel())
         out = y
         post = None
-        if act.kind in ("softmax", "log_softmax") and not (fuse and act.fusable()):
-            post = act.kind
-            out = _rowwise_forward(act.kind, act.payload, y.reshape(lead + (self.units,)),
-                                   ws, "a").reshape(m, self.units)
+        if act.kind in ("softmax", "log_softmax"):
+            if not (fuse and act.fusable()):
+                post = act.kind
+                lead = x.shape[:-1]
+                out = _rowwise_forward(act.kind, act.payload, y.reshape(lead + (units,)),
+                                       ws, "a").reshape(m, units)
         elif act.kind == "python":
             post = "python"
-            out = np.ascontiguousarray(act.fn(y.reshape(lead + (self.units,))),
-                                       dtype=self.dtype).reshape(m, self.units)
+            out = np.ascontiguousarray(act.fn(y.reshape(x.shape[:-1] + (units,))),
+                                       dtype=self.dtype).reshape(m, units)
         if training:
             ws.x, ws.y, ws.z, ws.spec, ws.post, ws.out = x2, y, z, spec, post, out
-        return out.reshape(lead + (self.units,))
+        return out if flat else out.reshape(x.shape[:-1] + (units,))
 
     def _backward(self, dy, ws, need_dx):
-        m = ws.x.shape[0]
-        dy2 = np.ascontiguousarray(dy).reshape(m, self.units)
-        if ws.post in ("softmax", "log_softmax"):
-            dy2 = _rowwise_backward(ws.post, -1, ws.out, dy2)
-        elif ws.post == "python":
-            dy2 = _python_activation_grad(self._act.fn, ws.y, dy2)
+        x2 = ws.x
+        m = x2.shape[0]
+        units = self.units
+        dy2 = dy if dy.ndim == 2 and dy.flags.c_contiguous else \
+            np.ascontiguousarray(dy).reshape(m, units)
+        post = ws.post
+        if post is not None:
+            if post == "python":
+                dy2 = _python_activation_grad(self._act.fn, ws.y, dy2)
+            else:
+                dy2 = _rowwise_backward(post, -1, ws.out, dy2)
         targets = ws.targets
         if targets is None:
             # where dW and db go: the gradient buffers the optimizer reads, or scratch space
@@ -205,13 +211,13 @@ class Dense(Layer):
             if self.use_bias:
                 db = next(gi) if self.bias.trainable else ws.array("db", self.bias.shape)
             targets = ws.targets = (dw, db)
-        dw, db = targets
-        dx = ws.array("dx", (m, self.kernel.shape[0])) if need_dx else None
-        dz = ws.array("dz", (m, self.units))
-        _core.dense_backward(ws.x, self.kernel.value, ws.z, ws.y, dy2, ws.spec, dz, dw, db, dx)
+        k = x2.shape[1]
+        dx = ws.array("dx", (m, k)) if need_dx else None
+        _core.dense_backward(x2, self.kernel.value, ws.z, ws.y, dy2, ws.spec,
+                             ws.array("dz", (m, units)), targets[0], targets[1], dx)
         if dx is None:
             return None
-        return dx.reshape(dy.shape[:-1] + (self.kernel.shape[0],))
+        return dx if dy.ndim == 2 else dx.reshape(dy.shape[:-1] + (k,))
 
     def _output_activation(self):
         return self._act.fusable()

@@ -140,22 +140,22 @@ class KernelLoss(Loss):
         if (getattr(self, "axis", -1) % max(y_pred.ndim, 1) != y_pred.ndim - 1
                 or y_pred.ndim < 2):
             return Loss.forward_backward(self, y_true, y_pred, sample_weight, grad_out)
-        cols = y_pred.shape[-1]
-        p2 = y_pred.reshape(-1, cols)
-        rows = p2.shape[0]
-        batch = y_pred.shape[0]
-        rpw = rows // batch if batch else 1
-        red = _RED[self.reduction]
-        if red == 0:
-            red = 1
-        g2 = grad_out.reshape(rows, cols)
+        red = _RED[self.reduction] or 1
+        if y_pred.ndim == 2:  # the common case: no reshapes
+            p2, g2, rpw, t2 = y_pred, grad_out, 1, y_true
+        else:
+            cols = y_pred.shape[-1]
+            p2 = y_pred.reshape(-1, cols)
+            rows = p2.shape[0]
+            batch = y_pred.shape[0]
+            rpw = rows // batch if batch else 1
+            g2 = grad_out.reshape(rows, cols)
+            t2 = y_true if self._sparse else y_true.reshape(rows, cols)
         if self._sparse:
-            labels = y_true.reshape(-1) if y_true.dtype == _I64 else \
-                _labels(y_true, y_pred.shape[:-1])
+            labels = t2.reshape(-1) if t2.dtype == _I64 else _labels(t2, y_pred.shape[:-1])
             return _core.loss_reduce(self._spec(), p2, None, labels, sample_weight, rpw, red,
                                      None, g2)
-        return _core.loss_reduce(self._spec(), p2, y_true.reshape(rows, cols), None,
-                                 sample_weight, rpw, red, None, g2)
+        return _core.loss_reduce(self._spec(), p2, t2, None, sample_weight, rpw, red, None, g2)
 
     def logits_variant(self):
         """The same loss computed from logits, for a model whose output activation is

@@ -54,10 +54,9 @@ class Adam(Optimizer):
         return self.amsgrad or name != "velocity_hat"
 
     def _step_scalars(self, t, lr_t):
-        step = t(self._iterations + 1)
-        b1p = np.power(t(self.beta_1), step)
-        b2p = np.power(t(self.beta_2), step)
-        return (float(lr_t * np.sqrt(t(1) - b2p) / (t(1) - b1p)),)
+        # one C call: powf/sqrtf in the element type, the arithmetic Keras runs in float32
+        return (_core.adam_alpha(t is np.float32, float(lr_t), self.beta_1, self.beta_2,
+                                 float(self._iterations + 1)),)
 
     def _update(self, slots, w, g, lr, wd, clip, scalars):
         vhat = slots["velocity_hat"].value if "velocity_hat" in slots else None

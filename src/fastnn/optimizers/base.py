@@ -317,25 +317,30 @@ class Optimizer(OptimizerState):
         return work
 
     def _apply_work(self, work):
-        clips = self._clip_specs([g for _, _, _, g in work])
+        clipping = bool((self.clipnorm and self.clipnorm > 0) or
+                        (self.global_clipnorm and self.global_clipnorm > 0) or
+                        (self.clipvalue and self.clipvalue > 0))
+        clips = self._clip_specs([g for _, _, _, g in work]) if clipping else None
         lr = self._current_learning_rate()
         self._before_update(work)
         cache = {}
-        for (i, v, w, g), clip in zip(work, clips):
+        slots = self._slots
+        has_wd = self.weight_decay is not None
+        for k, (i, v, w, g) in enumerate(work):
             dt = w.dtype
             sc = cache.get(dt)
             if sc is None:
                 lr_t = dt.type(lr)
                 sc = cache[dt] = (float(lr_t), self._step_scalars(dt.type, lr_t))
-            wd = self.weight_decay if self.weight_decay is not None and \
-                self._use_weight_decay(v) else 0.0
-            self._update(self._slots[i], w, g, sc[0], wd, clip, sc[1])
+            wd = self.weight_decay if has_wd and self._use_weight_decay(v) else 0.0
+            self._update(slots[i], w, g, sc[0], wd, None if clips is None else clips[k], sc[1])
         for _, v, w, _ in work:
             c = getattr(v, "constraint", None)
             if c is not None:
                 np.copyto(w, np.asarray(c(w)), casting="unsafe")
-            if hasattr(v, "touch"):
-                v.touch()
+            touch = getattr(v, "touch", None)
+            if touch is not None:
+                touch()
         self._iterations += 1
 
     def _clip_specs(self, grads):
