@@ -44,10 +44,24 @@
                            NULL, NULL, NULL, 0);                                                \
     if (rc) return rc;                                                                          \
     if (db_o) fnn_sum_rows_##SFX(dz_bo, m, n, db_o);                                            \
-    /* dX = dZ . W^T  (batch x in), K = out */                                                  \
-    if (dx_bi)                                                                                  \
-      rc = fnn_gemm_ex_##SFX(kern, 0, 1, m, k, n, (T)1, dz_bo, n, w_io, n, NULL, (T)0, dx_bi,   \
-                             k, NULL, NULL, NULL, 0);                                           \
+    /* dX = dZ . W^T  (batch x in), K = out. Packing W^T costs k * n copies; for a small   \
+     * batch it is cheaper to form dX^T = W . dZ^T (packing only dZ) and transpose it: the   \
+     * same products summed in the same order, so the same bits. */                          \
+    if (dx_bi) {                                                                                \
+      if (m * (n + k) < n * k && m > 0) {                                                       \
+        T *dxt = malloc(m * k * sizeof(T));                                                     \
+        if (!dxt) return FNN_ENOMEM;                                                            \
+        rc = fnn_gemm_ex_##SFX(kern, 0, 1, k, m, n, (T)1, w_io, n, dz_bo, n, NULL, (T)0, dxt,   \
+                               m, NULL, NULL, NULL, 0);                                         \
+        if (!rc)                                                                                \
+          for (size_t i = 0; i < m; i++)                                                        \
+            for (size_t j = 0; j < k; j++) dx_bi[i * k + j] = dxt[j * m + i];                   \
+        free(dxt);                                                                              \
+      } else {                                                                                  \
+        rc = fnn_gemm_ex_##SFX(kern, 0, 1, m, k, n, (T)1, dz_bo, n, w_io, n, NULL, (T)0, dx_bi, \
+                               k, NULL, NULL, NULL, 0);                                         \
+      }                                                                                         \
+    }                                                                                           \
     return rc;                                                                                  \
   }
 

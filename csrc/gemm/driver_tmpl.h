@@ -171,7 +171,7 @@ int FN(fnn_gemm_ex_)(const KERN_T *kern, int trans_a, int trans_b, size_t m, siz
 
   /* A is packed only when there are several rows and its block is reused across enough
    * panels to repay the copy; packing changes no element's arithmetic. */
-  const int may_pack_a = m > 2;
+  const int may_pack_a = m > 2 && npanels >= FNN_PACK_A_MIN_PANELS;
   const size_t kc_max = k < KC ? k : KC;
   const size_t abuf_elems = may_pack_a ? ((mc + MR - 1) / MR) * MR * kc_max : 0;
   T *abuf = NULL;

@@ -214,3 +214,16 @@ def test_dense_backward_binding_bad_input():
         _core.dense_backward(x, w, None, None, dy, None, dz, dw, None, np.empty((4, 4)))
     with pytest.raises(ValueError, match="^dw:.*share memory"):
         _core.dense_backward(x, w, None, None, dy, None, dz, w)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m,k,n", [(8, 300, 64), (1, 784, 128), (32, 784, 128), (300, 40, 20)])
+def test_dense_backward_dx_bits_do_not_depend_on_formulation(rng, dtype, m, k, n):
+    """For small batches dX is formed as (W dZ^T)^T; it must equal dZ W^T bit for bit."""
+    x, w, b = _data(rng, m, k, n, dtype)
+    y, z = ops.dense(x, w, b, "relu", return_pre_activation=True)
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    dx, dw, db = ops.dense_backward(x, w, dy, "relu", y=y)
+    dz = np.ascontiguousarray(dy * (z > 0))
+    assert dx.tobytes() == ops.gemm(dz, w, transpose_b=True).tobytes()
+    assert dw.tobytes() == ops.gemm(x, dz, transpose_a=True).tobytes()
