@@ -153,12 +153,26 @@ def dense(x, w, b=None, activation=None, out=None, return_pre_activation=False,
     if b is not None:
         b = _as_float(b, "b", dt)
     spec = _spec(activation, activation_params)
-    lead = x.shape[:-1]
     n = w.shape[1]
-    y = np.empty(lead + (n,), dt) if out is None else _check_out(out, lead + (n,), dt)
-    z = np.empty(lead + (n,), dt) if return_pre_activation else None
-    _core.dense_forward(x.reshape(-1, w.shape[0]), w, b, spec, y.reshape(-1, n),
-                        None if z is None else z.reshape(-1, n), w_packed)
+    if x.ndim == 2:  # the common case: no reshapes
+        shape = (x.shape[0], n)
+        x2 = x
+    else:
+        shape = x.shape[:-1] + (n,)
+        x2 = x.reshape(-1, w.shape[0])
+    if out is None:
+        y = np.empty(shape, dt)
+    elif (type(out) is np.ndarray and out.shape == shape and out.dtype == dt
+          and out.flags.c_contiguous and out.flags.writeable):
+        y = out
+    else:
+        y = _check_out(out, shape, dt)
+    z = np.empty(shape, dt) if return_pre_activation else None
+    if x.ndim == 2:
+        _core.dense_forward(x2, w, b, spec, y, z, w_packed)
+    else:
+        _core.dense_forward(x2, w, b, spec, y.reshape(-1, n),
+                            None if z is None else z.reshape(-1, n), w_packed)
     return (y, z) if return_pre_activation else y
 
 
