@@ -151,7 +151,12 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
             if wants_begin:
                 cbs.on_train_batch_begin(step)
             loss, out = plan.step(xb, yb, wb)
-            tracker.update(loss, len(xb), yb, plan.predictions(out) if metrics else out, wb)
+            if metrics:
+                tracker.update(loss, len(xb), yb, plan.predictions(out), wb)
+            else:  # the loss alone: no call
+                n = len(xb)
+                tracker.total += loss * n
+                tracker.count += n
             if wants_end:
                 cbs.on_train_batch_end(step, tracker.logs())
             if model.stop_training:

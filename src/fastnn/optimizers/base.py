@@ -273,8 +273,19 @@ class Optimizer(OptimizerState):
         first step only; the arithmetic is apply()'s."""
         cached = self._engine_cache
         if cached is None or cached[0] is not grads or cached[1] is not variables:
-            cached = self._engine_cache = (grads, variables, self._work(list(grads), variables))
-        self._apply_work(cached[2])
+            work = self._work(list(grads), variables)
+            cached = self._engine_cache = (grads, variables, work, self._prepare(work))
+        self._apply_work(cached[2], cached[3])
+
+    def _prepare(self, work):
+        """What each step needs of work, looked up once: (slots, array, grad, var) per entry
+        and (array, constraint) for the constrained variables."""
+        slots = self._slots
+        entries = [(slots[i], w, g, v) for i, v, w, g in work]
+        constrained = [(w, v.constraint) for _, v, w, _ in work
+                       if getattr(v, "constraint", None) is not None]
+        touches = [v.touch for _, v, _, _ in work if hasattr(v, "touch")]
+        return entries, constrained, touches
 
     def _work(self, grads, trainable_variables):
         """Check grads against the variables; return [(slot index, var, array, grad)]."""
@@ -316,7 +327,8 @@ class Optimizer(OptimizerState):
                           f"`loss` argument?", stacklevel=2)
         return work
 
-    def _apply_work(self, work):
+    def _apply_work(self, work, prepared=None):
+        entries, constrained, touches = prepared or self._prepare(work)
         clipping = bool((self.clipnorm and self.clipnorm > 0) or
                         (self.global_clipnorm and self.global_clipnorm > 0) or
                         (self.clipvalue and self.clipvalue > 0))
@@ -324,23 +336,20 @@ class Optimizer(OptimizerState):
         lr = self._current_learning_rate()
         self._before_update(work)
         cache = {}
-        slots = self._slots
         has_wd = self.weight_decay is not None
-        for k, (i, v, w, g) in enumerate(work):
+        update = self._update
+        for k, (slots, w, g, v) in enumerate(entries):
             dt = w.dtype
             sc = cache.get(dt)
             if sc is None:
                 lr_t = dt.type(lr)
                 sc = cache[dt] = (float(lr_t), self._step_scalars(dt.type, lr_t))
             wd = self.weight_decay if has_wd and self._use_weight_decay(v) else 0.0
-            self._update(slots[i], w, g, sc[0], wd, None if clips is None else clips[k], sc[1])
-        for _, v, w, _ in work:
-            c = getattr(v, "constraint", None)
-            if c is not None:
-                np.copyto(w, np.asarray(c(w)), casting="unsafe")
-            touch = getattr(v, "touch", None)
-            if touch is not None:
-                touch()
+            update(slots, w, g, sc[0], wd, None if clips is None else clips[k], sc[1])
+        for w, c in constrained:
+            np.copyto(w, np.asarray(c(w)), casting="unsafe")
+        for touch in touches:
+            touch()
         self._iterations += 1
 
     def _clip_specs(self, grads):
