@@ -460,3 +460,39 @@ def test_sequence_in_worker_processes(tmp_path):
     assert len(hist.history["loss"]) == 2 and np.isfinite(hist.history["loss"]).all()
     pids = {int(name.split("-")[0]) for name in os.listdir(tmp_path)}
     assert len(os.listdir(tmp_path)) == 8 and os.getpid() not in pids
+
+
+def test_compile_with_functions_instances_and_weights():
+    x, y = _data(n=64)
+    onehot = np.eye(3, dtype=np.float32)[y]
+
+    def my_mse(y_true, y_pred):
+        return np.mean((y_true - y_pred) ** 2, axis=-1)
+
+    def mean_pred(y_true, y_pred):
+        return np.mean(y_pred, axis=-1)
+
+    model = _model()
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss=my_mse, metrics=[mean_pred],
+                  weighted_metrics=[keras.metrics.CategoricalAccuracy()], loss_weights=[2.0])
+    sw = np.linspace(0.5, 1.5, 64)
+    hist = model.fit(x, onehot, epochs=2, batch_size=16, verbose=0, sample_weight=sw)
+    assert set(hist.history) == {"loss", "mean_pred", "categorical_accuracy"}
+    pred = model.predict(x, verbose=0).astype(np.float64)
+    logs = model.evaluate(x, onehot, verbose=0, return_dict=True, sample_weight=sw)
+    per = np.mean((onehot - pred) ** 2, axis=-1)
+    assert logs["loss"] == pytest.approx(2.0 * np.mean(per * sw), rel=1e-5)
+    assert logs["mean_pred"] == pytest.approx(np.mean(pred), rel=1e-5)
+    acc = (pred.argmax(1) == y).astype(float)
+    assert logs["categorical_accuracy"] == pytest.approx(np.sum(acc * sw) / np.sum(sw), rel=1e-5)
+
+
+def test_keras2_argument_names():
+    model = keras.Sequential([keras.layers.Dense(4, input_dim=3, activation="relu"),
+                              keras.layers.LeakyReLU(alpha=0.1), keras.layers.Dense(1)])
+    assert model.input_shape == (None, 3)
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.ones((8, 3), np.float32)
+    model.fit(x, np.zeros(8), epochs=1, verbose=0, max_queue_size=2, workers=1,
+              use_multiprocessing=False)
+    assert keras.activations.relu(np.array([-1.0, 2.0]), alpha=0.5).tolist() == [-0.5, 2.0]

@@ -141,6 +141,12 @@ class KernelLoss(Loss):
                 or y_pred.ndim < 2):
             return Loss.forward_backward(self, y_true, y_pred, sample_weight, grad_out)
         red = _RED[self.reduction] or 1
+        if not self._sparse and y_true.shape != y_pred.shape:
+            if y_true.size != y_pred.size:
+                raise ValueError(f"y: expected targets of shape {y_pred.shape} (the model's "
+                                 f"output), received {y_true.shape}")
+            # Keras squeezes or expands a trailing axis of 1: (n,) targets for (n, 1) outputs
+            y_true = y_true.reshape(y_pred.shape)
         if y_pred.ndim == 2:  # the common case: no reshapes
             p2, g2, rpw, t2 = y_pred, grad_out, 1, y_true
         else:
