@@ -140,3 +140,27 @@ def test_summary_shapes_and_params():
     fmodel.summary(print_fn=lines.append)
     text = "\n".join(lines)
     assert f"Total params: {tmodel.count_params():,}" in text
+
+
+def test_regularized_fit_loss_history():
+    """Kernel / bias / activity regularizers: the penalty in the loss and in the gradient."""
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((160, 6)).astype(np.float32)
+    y = np.argmax(x @ rng.standard_normal((6, 3)), axis=1)
+
+    def make(L, regs):
+        return [L.Dense(8, activation="tanh", kernel_regularizer=regs.L2(0.01),
+                        bias_regularizer=regs.L1(0.005)),
+                L.Dense(3, activation="softmax", kernel_regularizer=regs.L1L2(0.002, 0.003),
+                        activity_regularizer=regs.L2(0.001))]
+
+    tmodel = tk.Sequential([tk.Input((6,))] + make(tk.layers, tk.regularizers))
+    fmodel = fastnn.Sequential([fastnn.Input((6,))] + make(fastnn.layers, fastnn.regularizers))
+    fmodel.set_weights(tmodel.get_weights())
+    tmodel.compile(optimizer=tk.optimizers.SGD(0.05), loss="sparse_categorical_crossentropy")
+    fmodel.compile(optimizer=fastnn.optimizers.SGD(0.05), loss="sparse_categorical_crossentropy")
+    th = tmodel.fit(x, y, epochs=3, batch_size=16, shuffle=False, verbose=0).history
+    fh = fmodel.fit(x, y, epochs=3, batch_size=16, shuffle=False, verbose=0).history
+    np.testing.assert_allclose(fh["loss"], th["loss"], rtol=1e-4)
+    for a, b in zip(fmodel.get_weights(), tmodel.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)

@@ -51,7 +51,10 @@ class TrainPlan:
         self.ws = [Workspace(layer.dtype) for layer in self.layers]
         self.loss = model._loss
         self.loss_weight = model._loss_weight
-        self.fused = _fused_loss(self.layers[-1], self.loss) if self.layers else None
+        last = self.layers[-1] if self.layers else None
+        # a final activation folds into the loss, unless a regularizer needs its output
+        self.fused = None if last is None or getattr(last, "activity_regularizer", None) \
+            is not None else _fused_loss(last, self.loss)
         self.step_loss = self.fused if self.fused is not None else self.loss
         self.output_act = self.layers[-1]._output_activation() if self.fused is not None else None
         self.variables = []
