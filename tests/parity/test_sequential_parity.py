@@ -164,3 +164,31 @@ def test_regularized_fit_loss_history():
     np.testing.assert_allclose(fh["loss"], th["loss"], rtol=1e-4)
     for a, b in zip(fmodel.get_weights(), tmodel.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
+
+
+def test_adam_fit_with_prelu_elu_constraints_and_class_weight():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((192, 12)).astype(np.float32)
+    y = np.argmax(x @ rng.standard_normal((12, 4)), axis=1)
+    onehot = np.eye(4, dtype=np.float32)[y]
+
+    def make(L, C):
+        return [L.Reshape((3, 4)), L.PReLU(alpha_initializer="random_uniform", shared_axes=[1]),
+                L.Flatten(), L.Dense(10, kernel_constraint=C.MaxNorm(0.8)), L.ELU(alpha=0.7),
+                L.LeakyReLU(negative_slope=0.1), L.Dense(4, activation="softmax")]
+
+    tmodel = tk.Sequential([tk.Input((12,))] + make(tk.layers, tk.constraints))
+    fmodel = fastnn.Sequential([fastnn.Input((12,))] + make(fastnn.layers, fastnn.constraints))
+    fmodel.set_weights(tmodel.get_weights())
+    tmodel.compile(optimizer=tk.optimizers.Adam(0.01), loss="categorical_crossentropy",
+                   metrics=["accuracy"])
+    fmodel.compile(optimizer=fastnn.optimizers.Adam(0.01), loss="categorical_crossentropy",
+                   metrics=["accuracy"])
+    kw = dict(epochs=3, batch_size=32, shuffle=False, verbose=0,
+              class_weight={0: 1.0, 1: 2.0, 2: 0.5, 3: 1.5})
+    th = tmodel.fit(x, onehot, **kw).history
+    fh = fmodel.fit(x, onehot, **kw).history
+    np.testing.assert_allclose(fh["loss"], th["loss"], rtol=1e-4)
+    np.testing.assert_allclose(fh["accuracy"], th["accuracy"], atol=1e-6)
+    for a, b in zip(fmodel.get_weights(), tmodel.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
