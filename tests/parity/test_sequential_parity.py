@@ -192,3 +192,28 @@ def test_adam_fit_with_prelu_elu_constraints_and_class_weight():
     np.testing.assert_allclose(fh["accuracy"], th["accuracy"], atol=1e-6)
     for a, b in zip(fmodel.get_weights(), tmodel.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("loss,activation", [("binary_crossentropy", "sigmoid"),
+                                             ("bce_logits", None), ("mse", None)])
+def test_single_output_fit_with_1d_targets(loss, activation):
+    """One output unit, targets of shape (n,): the sigmoid folds into the cross-entropy,
+    and Keras's rank matching applies."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((128, 5)).astype(np.float32)
+    y = (x @ rng.standard_normal(5) > 0).astype(np.float32)
+    tmodel, fmodel = _pair(lambda L: [L.Dense(7, activation="relu"),
+                                      L.Dense(1, activation=activation)], (5,))
+    if loss == "bce_logits":
+        tl, fl = (tk.losses.BinaryCrossentropy(from_logits=True),
+                  fastnn.losses.BinaryCrossentropy(from_logits=True))
+    else:
+        tl = fl = loss
+    tmodel.compile(optimizer=tk.optimizers.SGD(0.1), loss=tl, metrics=["accuracy"])
+    fmodel.compile(optimizer=fastnn.optimizers.SGD(0.1), loss=fl, metrics=["accuracy"])
+    kw = dict(epochs=3, batch_size=16, shuffle=False, verbose=0, validation_data=(x[:32], y[:32]))
+    th = tmodel.fit(x, y, **kw).history
+    fh = fmodel.fit(x, y, **kw).history
+    assert set(fh) == set(th)
+    for key in th:
+        np.testing.assert_allclose(fh[key], th[key], rtol=1e-4, atol=1e-6, err_msg=key)
