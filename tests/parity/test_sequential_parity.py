@@ -217,3 +217,38 @@ def test_single_output_fit_with_1d_targets(loss, activation):
     assert set(fh) == set(th)
     for key in th:
         np.testing.assert_allclose(fh[key], th[key], rtol=1e-4, atol=1e-6, err_msg=key)
+
+
+def test_evaluate_with_sample_weight_and_ragged_last_batch():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((50, 6)).astype(np.float32)
+    y = rng.integers(0, 3, 50)
+    sw = rng.uniform(0.1, 3.0, 50).astype(np.float32)
+    tmodel, fmodel = _pair(lambda L: [L.Dense(9, activation="selu"),
+                                      L.Dense(3, activation="softmax")], (6,))
+    for m, opt in ((tmodel, tk.optimizers.SGD()), (fmodel, fastnn.optimizers.SGD())):
+        m.compile(optimizer=opt, loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"], weighted_metrics=["accuracy"])
+    t = tmodel.evaluate(x, y, sample_weight=sw, batch_size=7, verbose=0, return_dict=True)
+    f = fmodel.evaluate(x, y, sample_weight=sw, batch_size=7, verbose=0, return_dict=True)
+    assert set(f) == set(t)
+    for key in t:
+        np.testing.assert_allclose(f[key], t[key], rtol=1e-5, err_msg=key)
+
+
+def test_weighted_metrics_in_validation():
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((64, 4)).astype(np.float32)
+    y = rng.integers(0, 2, 64)
+    sw = rng.uniform(0.1, 2.0, 64).astype(np.float32)
+    tmodel, fmodel = _pair(lambda L: [L.Dense(2, activation="softmax")], (4,))
+    for m, opt in ((tmodel, tk.optimizers.SGD(0.1)), (fmodel, fastnn.optimizers.SGD(0.1))):
+        m.compile(optimizer=opt, loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"], weighted_metrics=["accuracy"])
+    kw = dict(epochs=2, batch_size=16, shuffle=False, verbose=0, sample_weight=sw,
+              validation_data=(x[:40], y[:40], sw[:40]))
+    th = tmodel.fit(x, y, **kw).history
+    fh = fmodel.fit(x, y, **kw).history
+    assert set(fh) == set(th)
+    for key in th:
+        np.testing.assert_allclose(fh[key], th[key], rtol=1e-4, atol=1e-6, err_msg=key)

@@ -196,9 +196,15 @@ def _validation_source(model, validation_data, batch_size, steps):
 
 def _run_evaluate(model, data, cbs, metrics_like=None):
     plan = model._inference_plan()
-    metrics = model._compiled_metrics(data, fresh=True) if metrics_like is None else \
-        [m.__class__.from_config(m.get_config()) if hasattr(m, "get_config") else m
-         for m in metrics_like]
+    if metrics_like is None:
+        metrics = model._compiled_metrics(data, fresh=True)
+    else:  # fresh copies of fit's metrics, so validation does not disturb the epoch's
+        metrics = []
+        for m in metrics_like:
+            copy = m.__class__.from_config(m.get_config()) if hasattr(m, "get_config") else m
+            copy.name = m.name
+            copy._weighted = getattr(m, "_weighted", False)
+            metrics.append(copy)
     tracker = _Tracker(metrics)
     tracker.reset()
     loss_fn = model._loss

@@ -265,6 +265,10 @@ class Sequential(Layer):
                 m = metrics_mod.resolve(spec, self._loss, y_shape, self.output_shape)
                 m._weighted = weighted
                 out.append(m)
+        plain = {m.name for m in out if not m._weighted}
+        for m in out:
+            if m._weighted and m.name in plain:
+                m.name = "weighted_" + m.name  # Keras's name when both lists have it
         if not fresh:
             self._metric_objs = out
         return out
