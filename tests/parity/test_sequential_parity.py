@@ -252,3 +252,21 @@ def test_weighted_metrics_in_validation():
     assert set(fh) == set(th)
     for key in th:
         np.testing.assert_allclose(fh[key], th[key], rtol=1e-4, atol=1e-6, err_msg=key)
+
+
+def test_class_weight_applies_to_training_samples_only():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((100, 6)).astype(np.float32)
+    y = rng.integers(0, 3, 100)
+    tmodel, fmodel = _pair(lambda L: [L.Dense(5, activation="relu"),
+                                      L.Dense(3, activation="softmax")], (6,))
+    for m, opt in ((tmodel, tk.optimizers.RMSprop(0.01)), (fmodel, fastnn.optimizers.RMSprop(0.01))):
+        m.compile(optimizer=opt, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    kw = dict(epochs=3, batch_size=10, shuffle=False, verbose=0, validation_split=0.3,
+              class_weight={0: 2.0, 1: 1.0, 2: 0.5})
+    th = tmodel.fit(x, y, **kw).history
+    fh = fmodel.fit(x, y, **kw).history
+    for key in th:
+        np.testing.assert_allclose(fh[key], th[key], rtol=1e-4, atol=1e-6, err_msg=key)
+    with pytest.raises(ValueError, match="class_weight"):
+        fmodel.fit(x, y, epochs=1, verbose=0, class_weight={0: 1.0}, sample_weight=np.ones(100))

@@ -328,6 +328,9 @@ def make_data(x, y, sw, batch_size, dtype, loss, input_names, shuffle=False, ste
     elif need_y:
         raise ValueError("y: expected targets for the inputs x, received None")
     swa = as_sample_weight(sw, len(xa), dtype)
+    if class_weight is not None and swa is not None:
+        raise ValueError("class_weight: cannot be used together with sample_weight (as in "
+                         "Keras); fold the class weights into sample_weight instead")
     if class_weight is not None and ya is not None:
         swa = class_weights_to_sample_weights(ya, class_weight, swa, dtype)
     return ArrayData(xa, ya, swa, batch_size, shuffle, steps)

@@ -119,9 +119,12 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
             raise ValueError(f"y: expected {len(xa)} targets to match x's {len(xa)} samples, "
                              f"received {len(ya)}")
         swa = data_adapter.as_sample_weight(sample_weight, len(xa), dtype)
-        if class_weight is not None:
-            swa = data_adapter.class_weights_to_sample_weights(ya, class_weight, swa, dtype)
+        if class_weight is not None and swa is not None:
+            raise ValueError("class_weight: cannot be used together with sample_weight (as in "
+                             "Keras); fold the class weights into sample_weight instead")
         (xa, ya, swa), val_split = data_adapter.split_validation(xa, ya, swa, validation_split)
+        if class_weight is not None:  # training samples only: validation is unweighted
+            swa = data_adapter.class_weights_to_sample_weights(ya, class_weight, swa, dtype)
         if val_split is not None and validation_data is None:
             val = data_adapter.ArrayData(*val_split, validation_batch_size or batch_size,
                                          steps=validation_steps)
