@@ -270,3 +270,33 @@ def test_class_weight_applies_to_training_samples_only():
         np.testing.assert_allclose(fh[key], th[key], rtol=1e-4, atol=1e-6, err_msg=key)
     with pytest.raises(ValueError, match="class_weight"):
         fmodel.fit(x, y, epochs=1, verbose=0, class_weight={0: 1.0}, sample_weight=np.ones(100))
+
+
+@pytest.mark.parametrize("task", ["binary", "regression"])
+def test_compiled_metrics_through_fit(task):
+    """Keras's metric names and values in fit's history, validation included."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((120, 5)).astype(np.float32)
+    if task == "binary":
+        y = (x[:, 0] + 0.3 * rng.standard_normal(120) > 0).astype(np.float32)
+        units, act, loss = 1, "sigmoid", "binary_crossentropy"
+
+        def metrics(lib):
+            return ["accuracy", lib.metrics.AUC(), lib.metrics.Precision(),
+                    lib.metrics.Recall(), "mse", "mae"]
+    else:
+        y = (x @ rng.standard_normal((5, 2))).astype(np.float32)
+        units, act, loss = 2, None, "huber"
+
+        def metrics(lib):
+            return ["mae", "mape", lib.metrics.RootMeanSquaredError(), "cosine_similarity"]
+    tmodel, fmodel = _pair(lambda L: [L.Dense(4, activation="relu"),
+                                      L.Dense(units, activation=act)], (5,))
+    tmodel.compile(optimizer=tk.optimizers.SGD(0.1), loss=loss, metrics=metrics(tk))
+    fmodel.compile(optimizer=fastnn.optimizers.SGD(0.1), loss=loss, metrics=metrics(fastnn))
+    kw = dict(epochs=2, batch_size=16, shuffle=False, verbose=0, validation_split=0.25)
+    th = tmodel.fit(x, y, **kw).history
+    fh = fmodel.fit(x, y, **kw).history
+    assert sorted(fh) == sorted(th)
+    for key in th:
+        np.testing.assert_allclose(fh[key], th[key], rtol=1e-5, atol=1e-6, err_msg=key)
