@@ -496,3 +496,14 @@ def test_keras2_argument_names():
     model.fit(x, np.zeros(8), epochs=1, verbose=0, max_queue_size=2, workers=1,
               use_multiprocessing=False)
     assert keras.activations.relu(np.array([-1.0, 2.0]), alpha=0.5).tolist() == [-0.5, 2.0]
+
+
+def test_sequential_config_round_trip():
+    model = _model(dropout=0.25)
+    config = model.get_config()
+    clone = keras.Sequential.from_config(config)
+    assert [type(l).__name__ for l in clone.layers] == [type(l).__name__ for l in model.layers]
+    assert clone.get_config()["layers"][1:] == config["layers"][1:]
+    clone.set_weights(model.get_weights())
+    x, _ = _data(n=10)
+    assert clone.predict(x, verbose=0).tobytes() == model.predict(x, verbose=0).tobytes()
