@@ -20,6 +20,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include "fastnn.h"
+#include "reduce.h"
 
 #define FNN_XENT_FLOPS_PER_ELEM 24.0
 /* fnn_sum's block: partial sums are formed per block and combined in block order, so the
@@ -223,26 +224,7 @@ static double FN(sum_block)(const T *x, size_t n) {
 }
 
 double FN(fnn_sum)(const T *x, size_t n) {
-  const size_t nb = (n + FNN_SUM_BLOCK - 1) / FNN_SUM_BLOCK;
-  const int nt = nb > 1 ? fnn_threads_for((double)n) : 1;
-  double *part = nt > 1 ? (double *)malloc(nb * sizeof(double)) : NULL;
-  double total = 0.0;
-  if (part) {
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-    for (size_t b = 0; b < nb; b++) {
-      const size_t off = b * FNN_SUM_BLOCK;
-      part[b] = FN(sum_block)(x + off, n - off < FNN_SUM_BLOCK ? n - off : FNN_SUM_BLOCK);
-    }
-    for (size_t b = 0; b < nb; b++) total += part[b];
-    free(part);
-  } else {
-    /* Same blocks, same order: identical to the threaded result (also the ENOMEM path). */
-    for (size_t b = 0; b < nb; b++) {
-      const size_t off = b * FNN_SUM_BLOCK;
-      total += FN(sum_block)(x + off, n - off < FNN_SUM_BLOCK ? n - off : FNN_SUM_BLOCK);
-    }
-  }
-  return total;
+  return FN(fnn_blocked_sum)(x, n, FNN_SUM_BLOCK, FN(sum_block), 1.0);
 }
 
 #endif /* FNN_LOSSES_BODY */

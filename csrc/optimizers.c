@@ -13,6 +13,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include "fastnn.h"
+#include "reduce.h"
 
 /* Elements per OpenMP work item: large enough to amortise scheduling, small enough to
  * balance a 1e6-element array over 16 threads. */
@@ -466,25 +467,7 @@ static double FN(ssq_block)(const T *x, size_t n) {
 }
 
 double FN(fnn_sum_squares)(const T *x, size_t n) {
-  const size_t nb = (n + FNN_SSQ_BLOCK - 1) / FNN_SSQ_BLOCK;
-  const int nt = nb > 1 ? fnn_threads_for(2.0 * (double)n) : 1;
-  double *part = nt > 1 ? (double *)malloc(nb * sizeof(double)) : NULL;
-  double total = 0.0;
-  if (part) {
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-    for (size_t b = 0; b < nb; b++) {
-      const size_t off = b * FNN_SSQ_BLOCK;
-      part[b] = FN(ssq_block)(x + off, n - off < FNN_SSQ_BLOCK ? n - off : FNN_SSQ_BLOCK);
-    }
-    for (size_t b = 0; b < nb; b++) total += part[b];
-    free(part);
-  } else {
-    for (size_t b = 0; b < nb; b++) {
-      const size_t off = b * FNN_SSQ_BLOCK;
-      total += FN(ssq_block)(x + off, n - off < FNN_SSQ_BLOCK ? n - off : FNN_SSQ_BLOCK);
-    }
-  }
-  return total;
+  return FN(fnn_blocked_sum)(x, n, FNN_SSQ_BLOCK, FN(ssq_block), 2.0);
 }
 
 typedef struct {
