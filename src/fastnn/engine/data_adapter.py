@@ -91,7 +91,10 @@ def as_sample_weight(sw, n, dtype, name="sample_weight"):
 
 
 def class_weights_to_sample_weights(y, class_weight, sw, dtype):
-    """Multiply (or create) sample weights by class_weight[class of each sample]."""
+    """Sample weights class_weight[class of each sample]; sw must be None, as in Keras."""
+    if sw is not None:
+        raise ValueError("class_weight: cannot be used together with sample_weight (as in "
+                         "Keras); fold the class weights into sample_weight instead")
     if not isinstance(class_weight, dict):
         raise TypeError(f"class_weight: expected a dict {{class index: weight}}, received "
                         f"{type(class_weight).__name__}")
@@ -106,8 +109,7 @@ def class_weights_to_sample_weights(y, class_weight, sw, dtype):
         if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 0:
             raise ValueError(f"class_weight: keys must be class indices (ints >= 0), received {k!r}")
         table[int(k)] = w
-    weights = table[classes]
-    return weights if sw is None else np.ascontiguousarray(sw * weights, dtype=dtype)
+    return table[classes]
 
 
 def split_validation(x, y, sw, validation_split):
@@ -304,6 +306,20 @@ def is_batched_source(x):
     return hasattr(x, "__next__") or (hasattr(x, "__iter__") and not hasattr(x, "__len__"))
 
 
+def prepare_arrays(x, y, sw, dtype, loss, input_names, need_y=True):
+    """x, y and sample weights as arrays, converted once and checked against each other."""
+    xa = as_input(x, dtype, "x", input_names)
+    ya = None
+    if y is not None:
+        ya = as_target(y, loss, dtype, "y")
+        if len(ya) != len(xa):
+            raise ValueError(f"y: expected {len(xa)} targets to match x's {len(xa)} samples, "
+                             f"received {len(ya)}")
+    elif need_y:
+        raise ValueError("y: expected targets for the inputs x, received None")
+    return xa, ya, as_sample_weight(sw, len(xa), dtype)
+
+
 def make_data(x, y, sw, batch_size, dtype, loss, input_names, shuffle=False, steps=None,
               class_weight=None, workers=None, use_multiprocessing=None, max_queue_size=None,
               need_y=True):
@@ -318,19 +334,7 @@ def make_data(x, y, sw, batch_size, dtype, loss, input_names, shuffle=False, ste
             return SequenceData(x, dtype, loss, input_names, steps, workers,
                                 use_multiprocessing, max_queue_size, shuffle)
         return GeneratorData(x, dtype, loss, input_names, steps)
-    xa = as_input(x, dtype, "x", input_names)
-    ya = None
-    if y is not None:
-        ya = as_target(y, loss, dtype, "y")
-        if len(ya) != len(xa):
-            raise ValueError(f"y: expected {len(xa)} targets to match x's {len(xa)} samples, "
-                             f"received {len(ya)}")
-    elif need_y:
-        raise ValueError("y: expected targets for the inputs x, received None")
-    swa = as_sample_weight(sw, len(xa), dtype)
-    if class_weight is not None and swa is not None:
-        raise ValueError("class_weight: cannot be used together with sample_weight (as in "
-                         "Keras); fold the class weights into sample_weight instead")
+    xa, ya, swa = prepare_arrays(x, y, sw, dtype, loss, input_names, need_y)
     if class_weight is not None and ya is not None:
         swa = class_weights_to_sample_weights(ya, class_weight, swa, dtype)
     return ArrayData(xa, ya, swa, batch_size, shuffle, steps)

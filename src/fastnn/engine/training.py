@@ -111,17 +111,7 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
                                       workers=workers, use_multiprocessing=use_multiprocessing,
                                       max_queue_size=max_queue_size)
     else:
-        xa = data_adapter.as_input(x, dtype, "x", names)
-        if y is None:
-            raise ValueError("y: expected targets for the inputs x, received None")
-        ya = data_adapter.as_target(y, model._loss, dtype, "y")
-        if len(ya) != len(xa):
-            raise ValueError(f"y: expected {len(xa)} targets to match x's {len(xa)} samples, "
-                             f"received {len(ya)}")
-        swa = data_adapter.as_sample_weight(sample_weight, len(xa), dtype)
-        if class_weight is not None and swa is not None:
-            raise ValueError("class_weight: cannot be used together with sample_weight (as in "
-                             "Keras); fold the class weights into sample_weight instead")
+        xa, ya, swa = data_adapter.prepare_arrays(x, y, sample_weight, dtype, model._loss, names)
         (xa, ya, swa), val_split = data_adapter.split_validation(xa, ya, swa, validation_split)
         if class_weight is not None:  # training samples only: validation is unweighted
             swa = data_adapter.class_weights_to_sample_weights(ya, class_weight, swa, dtype)

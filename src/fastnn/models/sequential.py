@@ -7,6 +7,7 @@ from fastnn import backend
 from fastnn.engine import training
 from fastnn.layers.base import Layer
 from fastnn.layers.core import InputLayer
+from fastnn.models.summary import shape_str
 
 __all__ = ["Sequential"]
 
@@ -143,7 +144,7 @@ class Sequential(Layer):
         if len(got) != len(expected) or any(
                 e is not None and e != g for e, g in zip(expected[1:], got[1:])):
             raise ValueError(f"x: model '{self.name}' expected input of shape "
-                             f"{_fmt_shape(expected)}, received shape {_fmt_shape(got)}")
+                             f"{shape_str(expected)}, received shape {shape_str(got)}")
 
     def _build_from_data(self, data):
         x = getattr(data, "x", None)
@@ -395,11 +396,6 @@ class Sequential(Layer):
         if not model.built and shape is not None:
             model.build(tuple(shape))
         return model
-
-
-def _fmt_shape(shape):
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + \
-        ("," if len(shape) == 1 else "") + ")"
 
 
 def _result(logs, return_dict):

@@ -1,6 +1,6 @@
 """model.summary(): Keras 3's table of layers, output shapes and parameter counts."""
 
-__all__ = ["print_summary"]
+__all__ = ["print_summary", "shape_str"]
 
 
 def _size(n_params, itemsize):
@@ -11,7 +11,8 @@ def _size(n_params, itemsize):
         b /= 1024
 
 
-def _shape_str(shape):
+def shape_str(shape):
+    """A shape as Keras prints it: (None, 128)."""
     if shape is None:
         return "?"
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + \
@@ -48,7 +49,7 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, show_t
     for i, layer in enumerate(layers):
         shape = layer.output_shape if model.built else None
         params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
-        lines.append(row([f"{layer.name} ({type(layer).__name__})", _shape_str(shape), params],
+        lines.append(row([f"{layer.name} ({type(layer).__name__})", shape_str(shape), params],
                          "\u2502", "\u2502", "\u2502"))
         if i < len(layers) - 1:
             lines.append(rule("\u251c", "\u253c", "\u2524", "\u2500"))
