@@ -151,7 +151,8 @@ class PReLU(Layer):
 
     def _forward(self, x, ws, training, fuse=False):
         feat = x.shape[1:]
-        alpha_full = np.ascontiguousarray(np.broadcast_to(self.alpha.value, feat))
+        alpha_full = ws.array("alpha", feat)  # alpha over every feature, in a kept buffer
+        np.copyto(alpha_full, np.broadcast_to(self.alpha.value, feat))
         f = alpha_full.size
         x2 = x.reshape(-1, f)
         y = ws.array("y", x2.shape)
