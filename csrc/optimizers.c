@@ -5,7 +5,8 @@
  * pass. Each element's arithmetic is the same sequence of float operations Keras performs
  * with its element-wise ops (no FMA contraction: CMakeLists sets -ffp-contract=off), and
  * depends on nothing but that element, so threads can split the array anywhere. The array
- * is cut into fixed chunks shared out by OpenMP; small arrays stay on one thread.
+ * is cut into fixed chunks shared out by OpenMP; small arrays stay on one thread. Updates
+ * run with subnormals flushed to zero (fpenv.h), as TensorFlow's kernels do.
  */
 #ifndef FNN_OPT_BODY
 #define FNN_OPT_BODY
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include "fastnn.h"
 #include "reduce.h"
+#include "fpenv.h"
 
 /* Elements per OpenMP work item: large enough to amortise scheduling, small enough to
  * balance a 1e6-element array over 16 threads. */
@@ -31,14 +33,21 @@ static void fnn_opt_run(size_t n, fnn_opt_range_fn f, const void *args) {
   const size_t nchunks = (n + FNN_OPT_CHUNK - 1) / FNN_OPT_CHUNK;
   const int nt = nchunks > 1 ? fnn_threads_for(FNN_OPT_FLOPS_PER_ELEM * (double)n) : 1;
   if (nt <= 1) {
+    const fnn_fpenv env = fnn_fpenv_flush();
     f(0, n, args);
+    fnn_fpenv_restore(env);
     return;
   }
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-  for (size_t b = 0; b < nchunks; b++) {
-    const size_t lo = b * FNN_OPT_CHUNK;
-    const size_t hi = n - lo < FNN_OPT_CHUNK ? n : lo + FNN_OPT_CHUNK;
-    f(lo, hi, args);
+#pragma omp parallel num_threads(nt)
+  {
+    const fnn_fpenv env = fnn_fpenv_flush(); /* per thread: each has its own control word */
+#pragma omp for schedule(static)
+    for (size_t b = 0; b < nchunks; b++) {
+      const size_t lo = b * FNN_OPT_CHUNK;
+      const size_t hi = n - lo < FNN_OPT_CHUNK ? n : lo + FNN_OPT_CHUNK;
+      f(lo, hi, args);
+    }
+    fnn_fpenv_restore(env);
   }
 }
 

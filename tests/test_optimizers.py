@@ -528,3 +528,21 @@ def test_same_bits_for_1_and_2_threads():
     one = run_with_threads(code, 1)
     two = run_with_threads(code, 2)
     assert one == two and len(one.split()) == 4
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [5, 70000])  # one thread, and enough elements for two
+def test_subnormal_slots_flush_to_zero_and_caller_mode_is_kept(dtype, n):
+    # Adam's second moment decays by beta_2 per step, so slots of parameters with zero
+    # gradients sink into the subnormal range; the update kernels flush them to zero (as
+    # TensorFlow's kernels do) rather than take the slow subnormal path on every step.
+    tiny = np.finfo(dtype).tiny
+    w = np.ones(n, dtype)
+    g = np.zeros(n, dtype)
+    m = np.full(n, tiny / 8, dtype)   # subnormal
+    v = np.full(n, tiny / 4, dtype)
+    _core.adam_update(w, g, m, v, None, 1e-3, 0.0, None, 0.1, 0.001, 1e-3, 1e-7)
+    assert not m.any() and not v.any()
+    assert np.array_equal(w, np.ones(n, dtype))
+    # the calling thread's floating-point mode is restored: NumPy still makes subnormals
+    assert dtype(tiny) * dtype(0.25) > 0
