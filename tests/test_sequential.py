@@ -507,3 +507,30 @@ def test_sequential_config_round_trip():
     clone.set_weights(model.get_weights())
     x, _ = _data(n=10)
     assert clone.predict(x, verbose=0).tobytes() == model.predict(x, verbose=0).tobytes()
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 32, 300, 1000])
+def test_predict_same_bits_for_any_batch_size_and_hears_every_batch(batch_size):
+    # predict runs arrays through the model in chunks larger than batch_size; the kernels
+    # are batch-invariant, so the result equals the row-by-row forward pass exactly, and
+    # a batch callback still hears of every batch_size batch with its own outputs.
+    model = _model(d=8, classes=3)
+    x = np.random.default_rng(3).normal(size=(601, 8)).astype(np.float32)
+    rows = np.concatenate([model(x[i:i + 1]) for i in range(len(x))])
+    seen = []
+
+    class Batches(keras.callbacks.Callback):
+        def on_predict_batch_end(self, batch, logs=None):
+            seen.append((batch, logs["outputs"].copy()))
+
+    out = model.predict(x, batch_size=batch_size, verbose=0)
+    assert np.array_equal(out, rows)
+    out2 = model.predict(x, batch_size=batch_size, verbose=0, callbacks=[Batches()])
+    assert np.array_equal(out2, rows)
+    steps = -(-len(x) // batch_size)
+    assert [b for b, _ in seen] == list(range(steps))
+    for b, o in seen:
+        assert np.array_equal(o, rows[b * batch_size:(b + 1) * batch_size])
+    # steps limits the batches, as in Keras
+    part = model.predict(x, batch_size=batch_size, verbose=0, steps=1)
+    assert np.array_equal(part, rows[:batch_size])

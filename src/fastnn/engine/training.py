@@ -240,6 +240,40 @@ def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weig
     return values[0] if len(values) == 1 else values
 
 
+# Rows per forward pass when predicting over arrays. Every kernel is batch-invariant (row i
+# of a forward pass does not depend on the other rows), so the outputs are the same bits
+# whatever the split; 256 rows keep each layer's activations in the core's cache while
+# giving the GEMM enough rows to run at full speed.
+_PREDICT_ROWS = 256
+
+
+def _predict_arrays(plan, data, cbs):
+    """predict over in-memory arrays in chunks of at least _PREDICT_ROWS rows; a callback
+    that wants batch ends hears of each batch_size batch a chunk completes."""
+    bs = data.batch_size
+    total = min(data.n, data.steps * bs)
+    per = max(1, _PREDICT_ROWS // bs)  # whole batches per chunk
+    rows = per * bs
+    x = data.x
+    result = None
+    done = 0
+    for i in range(0, total, rows):
+        j = min(i + rows, total)
+        out = plan.forward(x[i:j])
+        if result is None:
+            result = np.empty((total,) + out.shape[1:], out.dtype)
+        result[i:j] = out
+        if cbs is not None:
+            last = (j - 1) // bs
+            for step in range(done, last + 1):
+                lo = step * bs
+                cbs.on_predict_batch_end(step, {"outputs": result[lo:min(lo + bs, j)]})
+            done = last + 1
+    if result is None:
+        raise ValueError("x: the input produced no batches")
+    return result
+
+
 def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
     batch_size = _positive_int(batch_size, "batch_size") or 32
     steps = _positive_int(steps, "steps")
@@ -257,6 +291,10 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
                        epochs=1, steps=len(data) or None)
     cbs.on_predict_begin()
     wants = cbs.wants("on_predict_batch_end")
+    if isinstance(data, data_adapter.ArrayData) and not cbs.wants("on_predict_batch_begin"):
+        result = _predict_arrays(plan, data, cbs if wants else None)
+        cbs.on_predict_end()
+        return result
     chunks = []
     result = None
     offset = 0
