@@ -313,6 +313,12 @@ class Sequential(Layer):
         return training.predict(self, x, batch_size, verbose, steps, callbacks)
 
     def __call__(self, inputs, training=False):
+        if training is False and type(inputs) is np.ndarray:  # the one-call inference path
+            plan = self._infer
+            if plan is not None and plan.layers is self._layers:
+                out = plan.call(inputs)
+                if out is not None:
+                    return out
         x = np.ascontiguousarray(inputs, dtype=self._dtype())
         if not self.built:
             self.build((None,) + x.shape[1:])
@@ -324,7 +330,9 @@ class Sequential(Layer):
             for layer in self._layers:
                 h = layer._forward(h, Workspace(layer.dtype), True)
             return np.array(h)
-        return np.array(self._inference_plan().forward(x))
+        plan = self._inference_plan()
+        out = plan.call(x)
+        return out if out is not None else np.array(plan.forward(x))
 
     def call(self, inputs, training=False):
         return self(inputs, training=training)
@@ -396,6 +404,36 @@ class Sequential(Layer):
         if not model.built and shape is not None:
             model.build(tuple(shape))
         return model
+
+    # ---- saving (fastnn.saving does the work) ----------------------------------------
+    def save(self, filepath, overwrite=True, zipped=None, **kwargs):
+        """Save the model to a .keras file (Keras 3's format) or a legacy .h5 file.
+
+        Args:
+            filepath: a path ending in .keras, .h5 or .hdf5, or a binary file object.
+                Default required.
+            overwrite: whether an existing file may be replaced. Defaults to True.
+            zipped: Keras's argument; only zipped .keras files are written. Defaults to
+                None.
+            **kwargs: include_optimizer (default True).
+        """
+        from fastnn.saving import api
+        api.save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+
+    def save_weights(self, filepath, overwrite=True, max_shard_size=None):
+        """Save the weights (and optimizer state) to a file ending in .weights.h5."""
+        from fastnn.saving import api
+        api.save_weights(self, filepath, overwrite=overwrite, max_shard_size=max_shard_size)
+
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        """Load weights from a .weights.h5, .keras or legacy .h5 file."""
+        from fastnn.saving import api
+        api.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
+
+    def to_json(self, **kwargs):
+        """The model's config as JSON text; kwargs go to json.dumps."""
+        from fastnn.saving import serialization
+        return serialization.model_to_json(self, **kwargs)
 
 
 def _result(logs, return_dict):
