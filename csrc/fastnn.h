@@ -95,6 +95,7 @@ void fnn_sum_rows_f64(const double *x_bo, size_t m, size_t n, double *out_o);
 #include "rng.h"
 #include "optimizers.h"
 #include "losses_extra.h"
+#include "chain.h"
 
 #ifdef __cplusplus
 }

@@ -534,3 +534,57 @@ def test_predict_same_bits_for_any_batch_size_and_hears_every_batch(batch_size):
     # steps limits the batches, as in Keras
     part = model.predict(x, batch_size=batch_size, verbose=0, steps=1)
     assert np.array_equal(part, rows[:batch_size])
+
+
+def _layer_by_layer(model, x):
+    from fastnn.engine.workspace import Workspace
+    h = np.ascontiguousarray(x, dtype=model._dtype())
+    for layer in model.layers:
+        h = layer._forward(h, Workspace(layer.dtype), False)
+    return np.array(h)
+
+
+def test_one_call_inference_equals_layers_and_follows_weight_changes():
+    from fastnn import _core
+    keras.utils.set_random_seed(4)
+    model = keras.Sequential([keras.Input((6, 4)), keras.layers.Flatten(),
+                              keras.layers.Dense(16, activation="relu"),
+                              keras.layers.Dropout(0.3), keras.layers.Activation("tanh"),
+                              keras.layers.Dense(5, activation="softmax"),
+                              keras.layers.Reshape((5, 1))])
+    model.compile(optimizer="adam", loss="mse")
+    x = np.random.default_rng(0).normal(size=(9, 6, 4)).astype(np.float32)
+    first = model(x)
+    assert model._infer.chain() is not None  # this model runs as one chain
+    assert first.shape == (9, 5, 1)
+    assert first.tobytes() == _layer_by_layer(model, x).tobytes()
+    assert model.predict(x, verbose=0).tobytes() == first.tobytes()
+    assert model.predict_on_batch(x[:1]).tobytes() == first[:1].tobytes()
+    # a training step, set_weights and a kernel-family switch are all seen at once
+    model.train_on_batch(x, np.zeros((9, 5, 1), np.float32))
+    after = model(x)
+    assert not np.array_equal(after, first)
+    assert after.tobytes() == _layer_by_layer(model, x).tobytes()
+    model.set_weights([w * 0.5 for w in model.get_weights()])
+    assert model(x[:2]).tobytes() == _layer_by_layer(model, x[:2]).tobytes()
+    try:
+        _core.set_kernel("portable")
+        assert np.allclose(model(x), _layer_by_layer(model, x), rtol=1e-5, atol=1e-6)
+        assert model(x).tobytes() == _layer_by_layer(model, x).tobytes()
+    finally:
+        _core.set_kernel("auto")
+    # inputs the chain does not take as they are still work: lists, float64, views
+    assert np.allclose(model(x.tolist()), model(x))
+    assert np.allclose(model(x.astype(np.float64)), model(x))
+    assert np.allclose(model(x[::2]), model(x)[::2])
+
+
+def test_models_without_a_chain_predict_layer_by_layer():
+    keras.utils.set_random_seed(5)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3),
+                              keras.layers.PReLU(), keras.layers.Dense(2)])
+    x = np.random.default_rng(1).normal(size=(7, 4)).astype(np.float32)
+    out = model(x)
+    assert model._infer.chain() is None
+    assert out.tobytes() == _layer_by_layer(model, x).tobytes()
+    assert model.predict(x, verbose=0).tobytes() == out.tobytes()

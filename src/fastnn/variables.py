@@ -10,6 +10,17 @@ import numpy as np
 __all__ = ["Variable"]
 
 
+# Bumped whenever any variable is created or changes value, so that caches built from
+# several variables (a model's inference chain) can see in one comparison that they are
+# still current.
+_generation = 0
+
+
+def generation():
+    """A number that changes whenever any Variable is created or changes value."""
+    return _generation
+
+
 class Variable:
     """A named array that layers own and optimizers update in place.
 
@@ -41,6 +52,8 @@ class Variable:
         self._user_trainable = self.trainable
         # Bumped on every change of value, so that caches (packed weights) know to refresh.
         self.version = 0
+        global _generation
+        _generation += 1
 
     @property
     def shape(self):
@@ -70,6 +83,8 @@ class Variable:
                              f"'{self.path}', received {arr.shape}")
         np.copyto(self.value, arr, casting="unsafe")
         self.version += 1
+        global _generation
+        _generation += 1
         return self
 
     def assign_add(self, delta):
@@ -83,6 +98,8 @@ class Variable:
     def touch(self):
         """Record that value was changed in place (by an optimizer or a constraint)."""
         self.version += 1
+        global _generation
+        _generation += 1
 
     def __array__(self, dtype=None, copy=None):
         if dtype is None:

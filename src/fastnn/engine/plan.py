@@ -8,7 +8,7 @@ backward pass from the logits.
 """
 import numpy as np
 
-from fastnn import _core
+from fastnn import _core, variables
 from fastnn.engine.workspace import Workspace
 
 __all__ = ["TrainPlan", "InferencePlan"]
@@ -27,13 +27,66 @@ def _fused_loss(last_layer, loss):
 
 
 class InferencePlan:
-    """Forward passes in inference mode over reused buffers."""
+    """Forward passes in inference mode.
+
+    When every layer can describe its inference pass as steps over rows (dense layers,
+    element-wise activations, row softmaxes, and layers that leave the values alone), the
+    whole pass is one InferenceChain: one C call from the input to a new output array,
+    with no per-layer Python and no shared buffers. The chain holds the packed weights; it
+    is rebuilt when any variable has changed since (variables.generation()) or the kernel
+    family has. Otherwise the layers run one by one over reused buffers.
+    """
 
     def __init__(self, model):
+        self.model = model
         self.layers = model._plan_layers()
         self.ws = [Workspace(layer.dtype) for layer in self.layers]
+        self._chain = None
+        self._key = None
+        self._in_shape = None
+        self._out_tail = None
+
+    def _build_chain(self):
+        model = self.model
+        shape = getattr(model, "_model_input_shape", None)
+        if not self.layers or shape is None or any(d is None for d in shape[1:]):
+            return None
+        steps = []
+        for layer in self.layers:
+            part = layer._chain_steps(tuple(shape))
+            if part is None:
+                return None
+            steps.extend(part)
+            shape = tuple(layer.output_shape)
+        if not steps:
+            return None
+        self._in_shape = tuple(model._model_input_shape[1:])
+        self._out_tail = tuple(shape[1:])
+        return _core.InferenceChain(steps, model._dtype())
+
+    def chain(self):
+        """The current InferenceChain, or None when the model has none."""
+        key = (variables.generation(), _core.kernel_name())
+        if key != self._key:
+            self._chain = self._build_chain()
+            self._key = key
+        return self._chain
+
+    def call(self, x):
+        """A new output array for x, through the chain; None when x is not an input the
+        chain takes as it is (a C-contiguous array of the model's dtype and input shape)."""
+        chain = self.chain()
+        if (chain is None or x.dtype != chain.dtype or x.shape[1:] != self._in_shape
+                or not x.flags.c_contiguous):
+            return None
+        m = x.shape[0]
+        y = chain(x if x.ndim == 2 else x.reshape(m, chain.in_width))
+        return y if len(self._out_tail) == 1 else y.reshape((m,) + self._out_tail)
 
     def forward(self, x):
+        out = self.call(x) if type(x) is np.ndarray else None
+        if out is not None:
+            return out
         h = x
         for layer, ws in zip(self.layers, self.ws):
             h = layer._forward(h, ws, False)

@@ -275,6 +275,15 @@ def _predict_arrays(plan, data, cbs):
 
 
 def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+    if (verbose == 0 and callbacks is None and steps is None and type(x) is np.ndarray
+            and 0 < len(x) <= _PREDICT_ROWS and model._infer is not None
+            and (batch_size is None or (type(batch_size) is int and batch_size > 0))):
+        # nothing to report and one chunk's worth of rows: the model's one-call path
+        plan = model._infer
+        if plan.layers is model._layers:
+            out = plan.call(x)
+            if out is not None:
+                return out
     batch_size = _positive_int(batch_size, "batch_size") or 32
     steps = _positive_int(steps, "steps")
     verbose = _verbose(verbose)

@@ -221,6 +221,12 @@ class Layer:
     # The training and prediction plans call _forward/_backward with a Workspace of buffers
     # kept across batches. Built-in layers override both to run C kernels on those buffers;
     # these defaults run a user's NumPy call/backward.
+    def _chain_steps(self, input_shape):
+        """This layer's inference pass as fastnn._core.InferenceChain steps over rows of
+        the flattened sample, given its input shape; None when it cannot be one (then the
+        model predicts layer by layer). Built-in layers that can, override it."""
+        return None
+
     def _forward(self, x, ws, training, fuse=False):
         y = self.call(x, training=training)
         return np.ascontiguousarray(y, dtype=self.dtype)

@@ -159,6 +159,18 @@ class Dense(Layer):
             raise ValueError(f"Dense '{self.name}' expected input with last dimension {k}, "
                              f"received shape {x.shape}")
 
+    def _chain_steps(self, input_shape):
+        act = self._act
+        if len(input_shape) != 2 or act.kind == "python":
+            return None
+        steps = [("dense", self.kernel.value, self._packed_kernel(),
+                  self.bias.value if self.use_bias else None, act.spec)]
+        if act.kind in ("softmax", "log_softmax"):
+            if act.payload not in (-1, 1, None):
+                return None
+            steps.append((act.kind, self.units))
+        return steps
+
     def _forward(self, x, ws, training, fuse=False):
         kernel = self.kernel.value
         units = self.units
@@ -265,6 +277,19 @@ class Activation(Layer):
         self.activation = activations.get(activation)
         self._act = _Activated(self.activation)
 
+    def _chain_steps(self, input_shape):
+        act = self._act
+        if act.kind == "linear":
+            return []
+        if act.kind == "python" or len(input_shape) != 2 or input_shape[1] is None:
+            return None
+        width = int(input_shape[1])
+        if act.kind == "elementwise":
+            return [("act", act.spec, width)]
+        if act.payload not in (-1, 1, None):
+            return None
+        return [(act.kind, width)]
+
     def _forward(self, x, ws, training, fuse=False):
         act = self._act
         if act.kind == "linear" or (fuse and act.fusable()):
@@ -339,6 +364,9 @@ class Dropout(Layer):
         self._stream_seed = self.seed if self.seed is not None else _seed.next_seed()
         self._step = 0
 
+    def _chain_steps(self, input_shape):
+        return []  # inference leaves each sample's values as they are
+
     def _forward(self, x, ws, training, fuse=False):
         if not training or self.rate == 0:
             ws.active = False
@@ -406,6 +434,9 @@ class Flatten(Layer):
         size = None if any(d is None for d in rest) else int(np.prod(rest, dtype=np.int64))
         return (input_shape[0], size)
 
+    def _chain_steps(self, input_shape):
+        return []  # inference leaves each sample's values as they are
+
     def _forward(self, x, ws, training, fuse=False):
         ws.in_shape = x.shape
         return x.reshape(x.shape[0], -1) if x.ndim != 2 else x
@@ -461,6 +492,9 @@ class Reshape(Layer):
         if any(d is None for d in input_shape[1:]):
             return (input_shape[0],) + tuple(None if d == -1 else d for d in self.target_shape)
         return (input_shape[0],) + self._resolved(input_shape)
+
+    def _chain_steps(self, input_shape):
+        return []  # inference leaves each sample's values as they are
 
     def _forward(self, x, ws, training, fuse=False):
         ws.in_shape = x.shape

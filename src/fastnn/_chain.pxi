@@ -1,0 +1,140 @@
+# _chain.pxi - InferenceChain: a model's whole inference forward pass in one C call.
+
+from libc.stdlib cimport malloc, free
+
+cdef extern from "fastnn.h" nogil:
+    enum:
+        FNN_CHAIN_DENSE
+        FNN_CHAIN_ACT
+        FNN_CHAIN_SOFTMAX
+        FNN_CHAIN_LOG_SOFTMAX
+    ctypedef struct fnn_chain_step:
+        int op
+        size_t k
+        size_t n
+        const void *w
+        const void *w_packed
+        const void *bias
+        int has_act
+        fnn_act act
+    int fnn_chain_forward_f32(const fnn_chain_step *steps, int nsteps, const float *x,
+                              size_t m, float *out)
+    int fnn_chain_forward_f64(const fnn_chain_step *steps, int nsteps, const double *x,
+                              size_t m, double *out)
+
+
+cdef class InferenceChain:
+    """A fixed sequence of steps over (rows x width) matrices, run by one C call.
+
+    steps is a list of tuples:
+      ("dense", w, w_packed or None, b or None, activation spec or None)
+      ("act", activation spec, width)
+      ("softmax", width) and ("log_softmax", width)
+    The arrays are checked once here and kept alive by the chain; a call checks only x.
+    """
+    cdef fnn_chain_step *_steps
+    cdef int _n
+    cdef list _keep
+    cdef readonly object dtype
+    cdef readonly Py_ssize_t in_width, out_width
+    cdef bint _f32
+
+    def __cinit__(self):
+        self._steps = NULL
+        self._n = 0
+
+    def __init__(self, steps, dtype):
+        self.dtype = np.dtype(dtype)
+        if self.dtype != np.float32 and self.dtype != np.float64:
+            raise TypeError(f"dtype: expected float32 or float64, received {self.dtype}")
+        self._f32 = self.dtype == np.float32
+        if not isinstance(steps, list) or not steps:
+            raise ValueError("steps: expected a non-empty list of steps")
+        self._steps = <fnn_chain_step *>malloc(len(steps) * sizeof(fnn_chain_step))
+        if self._steps == NULL:
+            raise MemoryError()
+        self._keep = []
+        cdef fnn_chain_step *st
+        cdef cnp.ndarray W, P, B
+        cdef Py_ssize_t width = -1
+        for i, step in enumerate(steps):
+            st = &self._steps[i]
+            op = step[0]
+            st.w = NULL
+            st.w_packed = NULL
+            st.bias = NULL
+            st.has_act = 0
+            _make_act(None, &st.act)
+            if op == "dense":
+                W = _arr(step[1], "w", self.dtype, 2)
+                st.op = FNN_CHAIN_DENSE
+                st.k = W.shape[0]
+                st.n = W.shape[1]
+                st.w = cnp.PyArray_DATA(W)
+                self._keep.append(W)
+                if step[2] is not None:
+                    P = _arr(step[2], "w_packed", self.dtype, 1)
+                    if <size_t>P.shape[0] != packed_size(st.k, st.n, self.dtype):
+                        raise ValueError(f"w_packed: expected {packed_size(st.k, st.n, self.dtype)} "
+                                         f"elements, received {P.shape[0]}")
+                    st.w_packed = cnp.PyArray_DATA(P)
+                    self._keep.append(P)
+                if step[3] is not None:
+                    B = _arr(step[3], "b", self.dtype, 1)
+                    _shape(B, "b", (st.n,))
+                    st.bias = cnp.PyArray_DATA(B)
+                    self._keep.append(B)
+                if step[4] is not None:
+                    _make_act(step[4], &st.act)
+                    st.has_act = 1
+            elif op in ("act", "softmax", "log_softmax"):
+                n = step[2] if op == "act" else step[1]  # (no negative indexing here)
+                if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                    raise ValueError(f"steps[{i}]: expected a positive width, received {n!r}")
+                st.k = st.n = n
+                if op == "act":
+                    st.op = FNN_CHAIN_ACT
+                    _make_act(step[1], &st.act)
+                else:
+                    st.op = FNN_CHAIN_SOFTMAX if op == "softmax" else FNN_CHAIN_LOG_SOFTMAX
+            else:
+                raise ValueError(f"steps[{i}]: unknown step {op!r}")
+            if width >= 0 and <Py_ssize_t>st.k != width:
+                raise ValueError(f"steps[{i}]: expected input width {width}, received {st.k}")
+            width = st.n
+            self._n = i + 1
+        self.in_width = self._steps[0].k
+        self.out_width = width
+
+    def __dealloc__(self):
+        free(self._steps)
+
+    def __call__(self, x, out=None):
+        """Run the chain on x (rows x in_width, C-contiguous, the chain's dtype); return out
+        (a new rows x out_width array unless given)."""
+        cdef cnp.ndarray X = _arr(x, "x", self.dtype, 2)
+        if X.shape[1] != self.in_width:
+            raise ValueError(f"x: expected {self.in_width} columns, received shape "
+                             f"{(<object>X).shape}")
+        cdef size_t m = X.shape[0]
+        cdef cnp.ndarray Y
+        cdef cnp.npy_intp dims[2]
+        if out is None:
+            dims[0] = <cnp.npy_intp>m
+            dims[1] = self.out_width
+            Y = cnp.PyArray_EMPTY(2, dims, cnp.NPY_FLOAT32 if self._f32 else cnp.NPY_FLOAT64, 0)
+        else:
+            Y = _arr(out, "out", self.dtype, 2, True)
+            _shape(Y, "out", (m, self.out_width))
+            _no_overlap(Y, "out", (X,))
+        cdef int rc
+        if self._f32:
+            with nogil:
+                rc = fnn_chain_forward_f32(self._steps, self._n, <float *>cnp.PyArray_DATA(X), m,
+                                           <float *>cnp.PyArray_DATA(Y))
+        else:
+            with nogil:
+                rc = fnn_chain_forward_f64(self._steps, self._n, <double *>cnp.PyArray_DATA(X), m,
+                                           <double *>cnp.PyArray_DATA(Y))
+        _check_rc(rc, "chain_forward")
+        return Y
