@@ -39,10 +39,10 @@ class Callback:
         pass
 
     def on_train_batch_begin(self, batch, logs=None):
-        self.on_batch_begin(batch, logs=logs)
+        self.on_batch_begin(batch, logs)
 
     def on_train_batch_end(self, batch, logs=None):
-        self.on_batch_end(batch, logs=logs)
+        self.on_batch_end(batch, logs)
 
     def on_test_batch_begin(self, batch, logs=None):
         pass
@@ -74,14 +74,20 @@ class Callback:
     def on_predict_end(self, logs=None):
         pass
 
+    def _overrides(self, hook):
+        # A hook counts as defined when the class overrides it or the instance carries its
+        # own function (as LambdaCallback and hand-patched callbacks do).
+        if hook in self.__dict__:
+            return True
+        return getattr(type(self), hook, None) is not getattr(Callback, hook, None)
+
     def _implements(self, hook):
-        """Whether this callback overrides hook (or, for train batches, its Keras 2 alias)."""
-        mine = getattr(type(self), hook, None)
-        if mine is not getattr(Callback, hook, None):
+        """Whether this callback defines hook (or, for train batches, its Keras 2 alias)."""
+        if self._overrides(hook):
             return True
         alias = {"on_train_batch_begin": "on_batch_begin",
                  "on_train_batch_end": "on_batch_end"}.get(hook)
-        return alias is not None and getattr(type(self), alias) is not getattr(Callback, alias)
+        return alias is not None and self._overrides(alias)
 
 
 class CallbackList:
@@ -117,15 +123,28 @@ class CallbackList:
         if add_history and self.history is None:
             self.history = History()
             self.callbacks.append(self.history)
+        # As in Keras 3 the progress bar comes last, so that it shows what the other
+        # callbacks add to the epoch's logs (ReduceLROnPlateau's learning_rate, say).
         if add_progbar and params.get("verbose") and not any(
                 isinstance(c, ProgbarLogger) for c in callbacks):
-            self.callbacks.insert(0, ProgbarLogger())
+            self.callbacks.append(ProgbarLogger())
         self.model = model
         self.params = params
+        if model is not None and self.history is not None:
+            model.history = self.history
         for cb in self.callbacks:
             if model is not None:
                 cb.set_model(model)
             cb.set_params(params)
+        self._refresh()
+
+    def set_data_size(self, samples, batch_size):
+        """Tell callbacks that count samples (ProgbarLogger(count_mode='samples')) how many
+        samples an epoch has and how many a batch holds; None when unknown."""
+        for cb in self.callbacks:
+            hook = getattr(cb, "_set_data_size", None)
+            if hook is not None:
+                hook(samples, batch_size)
         self._refresh()
 
     def _refresh(self):
@@ -144,6 +163,7 @@ class CallbackList:
         self.params = params
         for cb in self.callbacks:
             cb.set_params(params)
+        self._refresh()
 
     def set_model(self, model):
         self.model = model

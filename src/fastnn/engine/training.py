@@ -1,11 +1,11 @@
 """The fit / evaluate / predict loops, with Keras's semantics, on compiled plans."""
 import numbers
-import sys
 
 import numpy as np
 
 from fastnn import _seed
 from fastnn.callbacks.base import CallbackList
+from fastnn.callbacks.progbar import is_interactive
 from fastnn.engine import data_adapter
 from fastnn.engine.plan import InferencePlan, TrainPlan
 
@@ -23,8 +23,8 @@ def _positive_int(value, name, allow_none=True):
 
 
 def _verbose(verbose):
-    if verbose == "auto":
-        return 1 if getattr(sys.stdout, "isatty", lambda: False)() else 2
+    if verbose == "auto":  # a bar on a terminal or in Jupyter, a line per epoch elsewhere
+        return 1 if is_interactive() else 2
     if isinstance(verbose, bool) or verbose not in (0, 1, 2):
         raise ValueError(f"verbose: expected 'auto', 0, 1 or 2, received {verbose!r}")
     return int(verbose)
@@ -130,12 +130,16 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     steps = len(data) or None
     cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=model,
                        verbose=verbose, epochs=epochs, steps=steps)
+    cbs.set_data_size(getattr(data, "n", None), batch_size)
     model.stop_training = False
+    model._initial_epoch = None  # BackupAndRestore sets it in on_train_begin
     rng = _seed.make_rng()
     wants_end = cbs.wants("on_train_batch_end")
     wants_begin = cbs.wants("on_train_batch_begin")
     logs = {}
     cbs.on_train_begin()
+    initial_epoch = model._initial_epoch or initial_epoch
+    model._initial_epoch = None
     for epoch in range(initial_epoch, epochs):
         tracker.reset()
         cbs.on_epoch_begin(epoch)
@@ -233,6 +237,7 @@ def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weig
     model._build_from_data(data)
     cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose,
                        epochs=1, steps=len(data) or None)
+    cbs.set_data_size(getattr(data, "n", None), batch_size)
     logs = _run_evaluate(model, data, cbs)
     if return_dict:
         return logs
@@ -298,6 +303,7 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     plan = model._inference_plan()
     cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose,
                        epochs=1, steps=len(data) or None)
+    cbs.set_data_size(getattr(data, "n", None), batch_size)
     cbs.on_predict_begin()
     wants = cbs.wants("on_predict_batch_end")
     if isinstance(data, data_adapter.ArrayData) and not cbs.wants("on_predict_batch_begin"):

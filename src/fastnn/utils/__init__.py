@@ -3,6 +3,7 @@ from fastnn.utils.data_utils import PyDataset, Sequence  # noqa: F401
 from fastnn.utils.numerical_utils import normalize, to_categorical  # noqa: F401
 from fastnn.utils.random import set_random_seed  # noqa: F401
 from fastnn.callbacks.progbar import Progbar  # noqa: F401
+from fastnn.utils.plotting import plot_history  # noqa: F401
 from fastnn.saving.object_registration import (  # noqa: F401
     CustomObjectScope,
     custom_object_scope,
