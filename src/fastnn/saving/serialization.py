@@ -170,7 +170,13 @@ def serialize_model(model, include_compile=True):
     layers = list(model._layers)
     entries = [serialize_layer(layer) for layer in layers]
     n_input = len(config.get("layers", [])) - len(layers)
-    config["layers"] = list(config.get("layers", []))[:max(n_input, 0)] + entries
+    head = list(config.get("layers", []))[:max(n_input, 0)]
+    if head:
+        # The InputLayer entry carries the input shape, as in Keras 3, whose layers do not
+        # take Keras 2's batch_input_shape.
+        for entry in entries:
+            entry["config"].pop("batch_input_shape", None)
+    config["layers"] = head + entries
     out = {"module": "keras", "class_name": "Sequential", "config": config,
            "registered_name": None}
     if model.built and getattr(model, "input_shape", None) is not None:
