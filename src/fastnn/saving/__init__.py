@@ -14,16 +14,24 @@ from fastnn.saving.object_registration import (  # noqa: F401
     get_registered_object,
     register_keras_serializable,
 )
-from fastnn.saving.api import (  # noqa: F401
-    load_model,
-    load_weights,
-    model_from_json,
-    save_model,
-    save_weights,
-)
-from fastnn.saving.serialization import model_from_config  # noqa: F401
 
 __all__ = ["CustomObjectScope", "custom_object_scope", "get_custom_objects",
            "get_registered_name", "get_registered_object", "load_model", "load_weights",
            "model_from_config", "model_from_json", "register_keras_serializable",
            "save_model", "save_weights"]
+
+_LAZY = {"load_model": "api", "load_weights": "api", "model_from_json": "api",
+         "save_model": "api", "save_weights": "api", "model_from_config": "serialization"}
+
+
+def __getattr__(name):
+    # The file formats load on first use, so that fastnn.utils (which re-exports the
+    # registration functions above) stays quick to import.
+    if name in _LAZY:
+        import importlib
+        return getattr(importlib.import_module(f"fastnn.saving.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'fastnn.saving' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,5 +1,6 @@
 """fastnn.utils: Keras's utilities."""
 from fastnn.utils.data_utils import PyDataset, Sequence  # noqa: F401
+from fastnn.utils.file_utils import get_file  # noqa: F401
 from fastnn.utils.numerical_utils import normalize, to_categorical  # noqa: F401
 from fastnn.utils.random import set_random_seed  # noqa: F401
 from fastnn.callbacks.progbar import Progbar  # noqa: F401
@@ -14,5 +15,6 @@ from fastnn.saving.object_registration import (  # noqa: F401
 )
 
 __all__ = ["set_random_seed", "Sequence", "PyDataset", "Progbar", "to_categorical",
-           "normalize", "CustomObjectScope", "custom_object_scope", "get_custom_objects",
-           "get_registered_name", "get_registered_object", "register_keras_serializable"]
+           "normalize", "get_file", "CustomObjectScope", "custom_object_scope",
+           "get_custom_objects", "get_registered_name", "get_registered_object",
+           "register_keras_serializable"]
