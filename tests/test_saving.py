@@ -287,7 +287,9 @@ def test_save_and_load_weights(tmp_path):
     model.save_weights(tmp_path / "w.weights.h5")
     fresh = _all_layers_model()
     fresh.compile(optimizer="adam", loss="categorical_crossentropy")
+    fresh.predict(x, verbose=0)  # packed weights cached by the inference plan must refresh
     fresh.load_weights(tmp_path / "w.weights.h5")
+    np.testing.assert_array_equal(fresh.predict(x, verbose=0), model.predict(x, verbose=0))
     _same_weights(model, fresh)
     for a, b in zip(model.optimizer.get_state(), fresh.optimizer.get_state()):
         np.testing.assert_array_equal(a, b)
@@ -685,3 +687,23 @@ def test_h5py_is_imported_only_when_needed():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+def test_loading_never_unpickles(tmp_path, monkeypatch):
+    import pickle
+
+    model, x, _ = _trained()
+    model.save(tmp_path / "m.keras")
+    model.save(tmp_path / "m.h5")
+    model.save_weights(tmp_path / "m.weights.h5")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("pickle used while loading")
+
+    for name in ("load", "loads", "Unpickler"):
+        monkeypatch.setattr(pickle, name, refuse)
+    monkeypatch.setattr(np, "load", refuse)
+    for path in ("m.keras", "m.h5"):
+        loaded = fastnn.models.load_model(tmp_path / path)
+        np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    loaded.load_weights(tmp_path / "m.weights.h5")
