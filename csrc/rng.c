@@ -6,6 +6,7 @@
  * any way and the output stays bit-identical (contract 2). The exact mapping from
  * (seed, stream, i) to numbers is documented in rng.h.
  */
+#include <string.h>
 #include "fastnn.h"
 
 #define PHILOX_M0 0xD2511F53u
@@ -50,6 +51,108 @@ static inline void philox_block(uint64_t seed, uint64_t stream, uint64_t b, uint
   philox10(w, (uint32_t)seed, (uint32_t)(seed >> 32));
 }
 
+/* Eight consecutive blocks at once, in element order (out[4 l + r] is word r of block
+ * b0 + l, b0 a multiple of 8): the same arithmetic as philox_block. Philox's rounds form one long
+ * dependency chain per block, so a block at a time waits on multiply latency; eight
+ * independent blocks fill the pipeline, and with AVX2 they run in the lanes of a vector. */
+#define FNN_PHILOX_LANES 8
+typedef void (*philox_lanes_fn)(uint64_t seed, uint64_t stream, uint64_t b0,
+                                uint32_t out[4 * FNN_PHILOX_LANES]);
+
+static void philox_lanes_portable(uint64_t seed, uint64_t stream, uint64_t b0,
+                                  uint32_t out[4 * FNN_PHILOX_LANES]) {
+  uint32_t c0[FNN_PHILOX_LANES], c1[FNN_PHILOX_LANES], c2[FNN_PHILOX_LANES],
+      c3[FNN_PHILOX_LANES];
+  for (int l = 0; l < FNN_PHILOX_LANES; l++) {
+    const uint64_t b = b0 + (uint64_t)l;
+    c0[l] = (uint32_t)b;
+    c1[l] = (uint32_t)(b >> 32);
+    c2[l] = (uint32_t)stream;
+    c3[l] = (uint32_t)(stream >> 32);
+  }
+  uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
+  for (int r = 0; r < 10; r++) {
+    if (r) {
+      k0 += PHILOX_W0;
+      k1 += PHILOX_W1;
+    }
+    for (int l = 0; l < FNN_PHILOX_LANES; l++) {
+      const uint64_t p0 = (uint64_t)PHILOX_M0 * c0[l];
+      const uint64_t p1 = (uint64_t)PHILOX_M1 * c2[l];
+      const uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1[l] ^ k0;
+      const uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3[l] ^ k1;
+      c0[l] = n0;
+      c1[l] = (uint32_t)p1;
+      c2[l] = n2;
+      c3[l] = (uint32_t)p0;
+    }
+  }
+  for (int l = 0; l < FNN_PHILOX_LANES; l++) {
+    out[4 * l] = c0[l];
+    out[4 * l + 1] = c1[l];
+    out[4 * l + 2] = c2[l];
+    out[4 * l + 3] = c3[l];
+  }
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define FNN_HAVE_PHILOX_AVX2 1
+/* Low and high 32-bit halves of the eight products a_l * m (m a constant in both halves
+ * of every 64-bit lane). */
+__attribute__((target("avx2"))) static inline void mul_lanes(__m256i a, __m256i m, __m256i *lo,
+                                                            __m256i *hi) {
+  const __m256i even = _mm256_mul_epu32(a, m);                        /* lanes 0, 2, ... */
+  const __m256i odd = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m);  /* lanes 1, 3, ... */
+  *lo = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
+  *hi = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
+}
+
+__attribute__((target("avx2"))) static void philox_lanes_avx2(
+    uint64_t seed, uint64_t stream, uint64_t b0, uint32_t out[4 * FNN_PHILOX_LANES]) {
+  /* b0 is a multiple of 8, so b0 + l never carries out of the low word */
+  __m256i c0 = _mm256_add_epi32(_mm256_set1_epi32((int)(uint32_t)b0),
+                                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  __m256i c1 = _mm256_set1_epi32((int)(uint32_t)(b0 >> 32));
+  __m256i c2 = _mm256_set1_epi32((int)(uint32_t)stream);
+  __m256i c3 = _mm256_set1_epi32((int)(uint32_t)(stream >> 32));
+  const __m256i m0 = _mm256_set1_epi64x(PHILOX_M0), m1 = _mm256_set1_epi64x(PHILOX_M1);
+  uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
+  for (int r = 0; r < 10; r++) {
+    if (r) {
+      k0 += PHILOX_W0;
+      k1 += PHILOX_W1;
+    }
+    __m256i lo0, hi0, lo1, hi1;
+    mul_lanes(c0, m0, &lo0, &hi0);
+    mul_lanes(c2, m1, &lo1, &hi1);
+    c0 = _mm256_xor_si256(_mm256_xor_si256(hi1, c1), _mm256_set1_epi32((int)k0));
+    c2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c3), _mm256_set1_epi32((int)k1));
+    c1 = lo1;
+    c3 = lo0;
+  }
+  /* transpose the 4 x 8 words into element order */
+  const __m256i t0 = _mm256_unpacklo_epi32(c0, c1), t1 = _mm256_unpackhi_epi32(c0, c1);
+  const __m256i t2 = _mm256_unpacklo_epi32(c2, c3), t3 = _mm256_unpackhi_epi32(c2, c3);
+  const __m256i u0 = _mm256_unpacklo_epi64(t0, t2), u1 = _mm256_unpackhi_epi64(t0, t2);
+  const __m256i u2 = _mm256_unpacklo_epi64(t1, t3), u3 = _mm256_unpackhi_epi64(t1, t3);
+  _mm256_storeu_si256((__m256i *)out, _mm256_permute2x128_si256(u0, u1, 0x20));
+  _mm256_storeu_si256((__m256i *)(out + 8), _mm256_permute2x128_si256(u2, u3, 0x20));
+  _mm256_storeu_si256((__m256i *)(out + 16), _mm256_permute2x128_si256(u0, u1, 0x31));
+  _mm256_storeu_si256((__m256i *)(out + 24), _mm256_permute2x128_si256(u2, u3, 0x31));
+}
+#endif
+
+/* The AVX2 lanes unless the CPU lacks AVX2 or the portable kernels were chosen
+ * (fnn_set_kernel), so that tests run both; both give the same words. */
+static philox_lanes_fn philox_lanes_pick(void) {
+#ifdef FNN_HAVE_PHILOX_AVX2
+  if (__builtin_cpu_supports("avx2") && strcmp(fnn_kernel_name(), "portable") != 0)
+    return philox_lanes_avx2;
+#endif
+  return philox_lanes_portable;
+}
+
 void fnn_uniform_f32(uint64_t seed, uint64_t stream, float *out, size_t n) {
   const size_t nb = (n + 3) / 4;
   const int nt = fnn_threads_for(FNN_RNG_FLOPS_PER_ELEM * (double)n);
@@ -85,31 +188,44 @@ static inline uint32_t keep_threshold(double rate) {
   return (double)ti < t ? ti + 1 : ti;
 }
 
+/* The scale is computed in double and rounded to T once, as tf.nn.dropout does
+ * (x * (1 / (1 - rate)) with the scale converted to x's type). Elements are taken in
+ * groups of FNN_PHILOX_LANES blocks; the mask of element i still depends on i alone. */
 #define FNN_DEFINE_DROPOUT(T, SFX)                                                          \
   void fnn_dropout_forward_##SFX(const T *x, T *y, uint8_t *mask, size_t n, T rate,       \
                                  uint64_t seed, uint64_t stream) {                        \
     const uint32_t thr = keep_threshold((double)rate);                                    \
-    const T keep = (T)1 - rate;                                                           \
-    const size_t nb = (n + 3) / 4;                                                        \
+    const T scale = (T)(1.0 / (1.0 - (double)rate));                                      \
+    const size_t per = 4 * FNN_PHILOX_LANES; /* elements per group */                     \
+    const size_t ng = (n + per - 1) / per;                                                \
     const int nt = fnn_threads_for(FNN_RNG_FLOPS_PER_ELEM * (double)n);                   \
+    const philox_lanes_fn lanes = philox_lanes_pick();                                    \
     _Pragma("omp parallel for schedule(static) num_threads(nt) if (nt > 1)")              \
-    for (size_t b = 0; b < nb; b++) {                                                     \
-      uint32_t w[4];                                                                      \
-      philox_block(seed, stream, (uint64_t)b, w);                                         \
-      const size_t i0 = 4 * b, m = n - i0 < 4 ? n - i0 : 4;                              \
-      for (size_t r = 0; r < m; r++) {                                                    \
-        const int k = (w[r] >> 8) >= thr;                                                 \
-        y[i0 + r] = k ? x[i0 + r] / keep : (T)0;                                          \
-        if (mask) mask[i0 + r] = (uint8_t)k;                                              \
+    for (size_t g = 0; g < ng; g++) {                                                     \
+      uint32_t w[4 * FNN_PHILOX_LANES];                                                   \
+      lanes(seed, stream, (uint64_t)g * FNN_PHILOX_LANES, w);                             \
+      const size_t i0 = g * per;                                                          \
+      const size_t cnt = n - i0 < per ? n - i0 : per;                                     \
+      const T *xg = x + i0;                                                               \
+      T *yg = y + i0;                                                                     \
+      if (mask) {                                                                         \
+        uint8_t *mg = mask + i0;                                                          \
+        for (size_t e = 0; e < cnt; e++) {                                                \
+          const int k = (w[e] >> 8) >= thr;                                               \
+          yg[e] = k ? xg[e] * scale : (T)0;                                               \
+          mg[e] = (uint8_t)k;                                                             \
+        }                                                                                 \
+      } else {                                                                            \
+        for (size_t e = 0; e < cnt; e++) yg[e] = (w[e] >> 8) >= thr ? xg[e] * scale : (T)0; \
       }                                                                                   \
     }                                                                                     \
   }                                                                                       \
   void fnn_dropout_backward_##SFX(const T *dy, const uint8_t *mask, T *dx, size_t n,      \
                                   T rate) {                                               \
-    const T keep = (T)1 - rate;                                                           \
+    const T scale = (T)(1.0 / (1.0 - (double)rate));                                      \
     const int nt = fnn_threads_for((double)n);                                            \
     _Pragma("omp parallel for schedule(static) num_threads(nt) if (nt > 1)")              \
-    for (size_t i = 0; i < n; i++) dx[i] = mask[i] ? dy[i] / keep : (T)0;                 \
+    for (size_t i = 0; i < n; i++) dx[i] = mask[i] ? dy[i] * scale : (T)0;                \
   }
 
 FNN_DEFINE_DROPOUT(float, f32)

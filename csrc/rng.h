@@ -21,13 +21,13 @@ void fnn_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t ou
 void fnn_uniform_f32(uint64_t seed, uint64_t stream, float *out, size_t n);
 void fnn_uniform_f64(uint64_t seed, uint64_t stream, double *out, size_t n);
 
-/* Inverted dropout, as Keras: y = keep ? x / (1 - rate) : 0, keep when u_i >= rate, u_i the
- * i-th uniform of (seed, stream). mask (may be NULL) receives keep as 0/1. y may be x. */
+/* Inverted dropout, as tf.nn.dropout: y = keep ? x * scale : 0 with scale = 1 / (1 - rate)
+ * rounded to T, keep when u_i >= rate, u_i the i-th uniform of (seed, stream). mask (may be NULL) receives keep as 0/1. y may be x. */
 void fnn_dropout_forward_f32(const float *x, float *y, uint8_t *mask, size_t n, float rate,
                              uint64_t seed, uint64_t stream);
 void fnn_dropout_forward_f64(const double *x, double *y, uint8_t *mask, size_t n, double rate,
                              uint64_t seed, uint64_t stream);
-/* dx = mask ? dy / (1 - rate) : 0. dx may be dy. */
+/* dx = mask ? dy * scale : 0 (the same scale). dx may be dy. */
 void fnn_dropout_backward_f32(const float *dy, const uint8_t *mask, float *dx, size_t n, float rate);
 void fnn_dropout_backward_f64(const double *dy, const uint8_t *mask, double *dx, size_t n, double rate);
 

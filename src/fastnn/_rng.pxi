@@ -77,7 +77,8 @@ def uniform(seed, stream, out):
 
 
 def dropout_forward(x, out, mask, rate, seed, stream):
-    """Inverted dropout: out = keep ? x / (1 - rate) : 0, keep where u >= rate.
+    """Inverted dropout: out = keep ? x * scale : 0, scale = 1 / (1 - rate) rounded to the
+    dtype (as tf.nn.dropout), keep where u >= rate.
 
     out may be x. mask (uint8, x's shape) or None receives keep as 0/1.
     """
@@ -107,7 +108,7 @@ def dropout_forward(x, out, mask, rate, seed, stream):
 
 
 def dropout_backward(dy, mask, out, rate):
-    """out = mask ? dy / (1 - rate) : 0; out may be dy."""
+    """out = mask ? dy * scale : 0 (scale as in dropout_forward); out may be dy."""
     cdef cnp.ndarray DY = _arr(dy, "dy", None, -1)
     if mask is None:
         raise TypeError("mask: expected a uint8 numpy.ndarray, received None")

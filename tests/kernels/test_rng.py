@@ -121,8 +121,8 @@ def test_dropout_matches_reference(dtype, n, rate, seed, stream):
     _core.dropout_forward(x, y, mask, rate, seed, stream)
     want_mask = ref.dropout_mask(seed, stream, n, float(np.asarray(rate, dtype)))
     np.testing.assert_array_equal(mask, want_mask)
-    keep = dtype(1) - dtype(rate)
-    np.testing.assert_array_equal(y, np.where(mask == 1, x / keep, dtype(0)))
+    scale = dtype(1.0 / (1.0 - float(dtype(rate))))  # tf.nn.dropout's x * scale
+    np.testing.assert_array_equal(y, np.where(mask == 1, x * scale, dtype(0)))
     # without a mask, the same output
     y2 = np.empty_like(x)
     _core.dropout_forward(x, y2, None, rate, seed, stream)
@@ -146,7 +146,7 @@ def test_dropout_keep_rate_and_scale(rate):
     kept = int(mask.sum())
     p = 1 - rate
     assert abs(kept - n * p) < 6 * np.sqrt(n * p * (1 - p))  # binomial, 6 sigma
-    np.testing.assert_array_equal(y[mask == 1], np.float32(1) / (np.float32(1) - np.float32(rate)))
+    np.testing.assert_array_equal(y[mask == 1], np.float32(1.0 / (1.0 - float(np.float32(rate)))))
     assert np.all(y[mask == 0] == 0)
     # the expected value is kept: mean(y) close to mean(x)
     assert abs(float(y.mean(dtype=np.float64)) - 1.0) < 6 * np.sqrt(rate / p / n)
@@ -170,8 +170,8 @@ def test_dropout_backward(dtype):
     y, mask = ops.dropout(x, 0.3, seed=4, return_mask=True)
     dy = rng.standard_normal(x.shape).astype(dtype)
     dx = ops.dropout_backward(dy, mask, 0.3)
-    keep = dtype(1) - dtype(0.3)
-    np.testing.assert_array_equal(dx, np.where(mask == 1, dy / keep, dtype(0)))
+    scale = dtype(1.0 / (1.0 - float(dtype(0.3))))
+    np.testing.assert_array_equal(dx, np.where(mask == 1, dy * scale, dtype(0)))
     assert dx.dtype == dtype and dx.shape == x.shape
     # the chain rule: d(sum(v * y))/dx = v * y / x where kept
     np.testing.assert_allclose(ops.dropout_backward(np.ones_like(x), mask, 0.3) * x, y,
@@ -317,3 +317,22 @@ def test_ops_star_export():
     for name in rnd.__all__:
         assert getattr(ops, name) is getattr(rnd, name)
         assert getattr(rnd, name).__doc__
+
+
+@pytest.mark.parametrize("n", [1, 31, 32, 33, 4096, 10007])
+def test_dropout_vector_and_portable_generators_agree(n):
+    # with AVX2 the blocks are generated eight at a time in vector lanes; the portable
+    # kernels (forced with set_kernel) compute the same words one lane at a time
+    x = np.random.default_rng(n).standard_normal(n).astype(np.float32)
+    y, mask = np.empty_like(x), np.empty(n, np.uint8)
+    _core.dropout_forward(x, y, mask, 0.3, 2**40 + 7, 2**33 + 5)
+    try:
+        _core.set_kernel("portable")
+        y2, mask2 = np.empty_like(x), np.empty(n, np.uint8)
+        _core.dropout_forward(x, y2, mask2, 0.3, 2**40 + 7, 2**33 + 5)
+    finally:
+        _core.set_kernel("auto")
+    np.testing.assert_array_equal(mask2, mask)
+    np.testing.assert_array_equal(y2, y)
+    np.testing.assert_array_equal(mask, ref.dropout_mask(2**40 + 7, 2**33 + 5, n,
+                                                         float(np.float32(0.3))))
