@@ -28,7 +28,8 @@ def dropout(x, rate, seed, step=0, return_mask=False):
     """Inverted dropout, as Keras: zero each element with probability rate, scale the rest.
 
     Element i is kept when the i-th uniform of stream (seed, step) is >= rate, and kept
-    elements are divided by 1 - rate so the expected value is unchanged.
+    elements are multiplied by 1 / (1 - rate) (rounded to the dtype, as tf.nn.dropout does) so
+    the expected value is unchanged.
 
     Args:
         x: Array-like of any shape.
@@ -53,7 +54,7 @@ def dropout(x, rate, seed, step=0, return_mask=False):
 
 
 def dropout_backward(dy, mask, rate):
-    """Gradient of dropout: dy where the mask kept an element, divided by 1 - rate.
+    """Gradient of dropout: dy where the mask kept an element, times 1 / (1 - rate).
 
     Args:
         dy: Gradient with respect to dropout's output.
