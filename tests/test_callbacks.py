@@ -518,6 +518,12 @@ def test_learning_rate_scheduler_sets_rates_and_logs_them(capsys):
                   callbacks=[C.LearningRateScheduler(lambda epoch: "fast")])
 
 
+def test_reduce_lr_on_plateau_accepts_keras_2_epsilon():
+    with pytest.warns(DeprecationWarning, match="epsilon"):
+        cb = C.ReduceLROnPlateau(epsilon=0.5)
+    assert cb.min_delta == 0.5
+
+
 def test_reduce_lr_on_plateau_in_fit_never_goes_below_min_lr():
     x, y = _data(n=32)
     model = _model(optimizer=keras.optimizers.SGD(0.1))
@@ -714,6 +720,31 @@ def test_backup_and_restore_falls_back_to_the_previous_backup(tmp_path):
     assert h.epoch == [2, 3]
 
 
+def test_backup_interrupted_before_its_commit_keeps_the_last_backup(tmp_path, monkeypatch):
+    from fastnn.callbacks import backup_and_restore as bar
+
+    x, y = _data(n=32)
+    backup = tmp_path / "b"
+    cb = C.BackupAndRestore(str(backup))
+    real = bar._write_json_atomically
+    calls = []
+
+    def die_on_third(path, data):
+        calls.append(data["epoch"])
+        if len(calls) == 3:  # epoch 2's weights are written, its metadata never is
+            raise KeyboardInterrupt
+        real(path, data)
+
+    monkeypatch.setattr(bar, "_write_json_atomically", die_on_third)
+    with pytest.raises(KeyboardInterrupt):
+        _model().fit(x, y, epochs=5, verbose=0, callbacks=[cb])
+    monkeypatch.setattr(bar, "_write_json_atomically", real)
+    meta = json.loads((backup / "training_metadata.json").read_text())
+    assert meta["epoch"] == 2
+    h = _model().fit(x, y, epochs=5, verbose=0, callbacks=[cb])
+    assert h.epoch == [2, 3, 4]
+
+
 # ---- plotting ------------------------------------------------------------------------------
 
 def test_plot_history_writes_a_png(tmp_path):
@@ -768,6 +799,7 @@ def test_plot_history_writes_a_png(tmp_path):
     (lambda: C.TerminateOnNaN(raise_error="yes"), TypeError, "^raise_error"),
     (lambda: keras.utils.Progbar(10, verbose=3), ValueError, "^verbose"),
 ])
+@pytest.mark.filterwarnings("ignore:`period` argument is deprecated:DeprecationWarning")
 def test_bad_arguments_name_the_argument(make, error, match):
     with pytest.raises(error, match=match):
         make()

@@ -1,7 +1,6 @@
 """The shared logic of callbacks that watch one logged quantity: which way is better, and
 whether a new value improves on a reference by at least min_delta."""
 import numbers
-import warnings
 
 import numpy as np
 
@@ -94,8 +93,9 @@ class MonitorCallback(Callback):
             raise TypeError(f"monitor: expected a str, received {type(monitor).__name__}")
         self.monitor = monitor
         self.mode = check_mode(mode, type(self).__name__)
-        self.best = check_number(baseline, "baseline", allow_none=True) \
-            if not isinstance(baseline, np.ndarray) else baseline
+        if isinstance(baseline, np.ndarray) and baseline.ndim == 0:
+            baseline = baseline.item()
+        self.best = check_number(baseline, "baseline", allow_none=True)
         self.min_delta = abs(check_number(min_delta, "min_delta"))
         self.monitor_op = None
         self._sign = None
@@ -139,7 +139,3 @@ class MonitorCallback(Callback):
             return bool(value - self.min_delta > reference)
         return bool(value + self.min_delta < reference)
 
-
-def warn_missing(owner, monitor, logs, action):
-    warnings.warn(f"{owner}: {action} is conditioned on metric `{monitor}` which is not "
-                  f"available. Available metrics are: {','.join(list(logs))}", stacklevel=3)

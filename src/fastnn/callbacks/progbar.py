@@ -9,6 +9,7 @@ Keras's colours. When output goes to a file or a pipe nothing but plain text and
 is written: no carriage returns, backspaces or colour codes.
 """
 import math
+import numbers
 import sys
 import time
 
@@ -67,6 +68,10 @@ class Progbar:
     steps each covers), as Keras's Progbar does, except those named in stateful_metrics,
     which are shown as given. Pass ``stateless_metrics=set()`` to show every value as given.
 
+    On a terminal or in Jupyter, verbose=1 redraws one line in place, at most once per
+    interval. Written to a file or a pipe it uses no control characters: a new plain line
+    at most every 10 seconds, and the last one.
+
     Args:
         target: the total number of steps, or None when unknown. Default required.
         width: the bar's width in characters. Defaults to 20.
@@ -89,8 +94,9 @@ class Progbar:
         if stateful_metrics is not None and stateless_metrics is not None:
             raise ValueError("stateful_metrics, stateless_metrics: give at most one of the "
                              "two, received both")
-        if target is not None and (isinstance(target, bool) or not isinstance(target, int)
-                                   and not float(target).is_integer()):
+        if target is not None and (isinstance(target, bool) or not (
+                isinstance(target, numbers.Integral)
+                or isinstance(target, numbers.Real) and float(target).is_integer())):
             raise TypeError(f"target: expected an int or None, received {target!r}")
         if verbose not in (0, 1, 2):
             raise ValueError(f"verbose: expected 0, 1 or 2, received {verbose!r}")
