@@ -156,7 +156,8 @@ class Progbar:
         items = values.items() if isinstance(values, dict) else (values or ())
         span = max(current - self._seen_so_far, 1)
         for k, v in items:
-            if self._averaged(k) and not finalize:
+            numeric = isinstance(v, numbers.Real) or getattr(v, "ndim", None) == 0
+            if numeric and self._averaged(k) and not finalize:
                 if k in self._values:
                     self._values[k][0] += v * span
                     self._values[k][1] += span
