@@ -300,3 +300,17 @@ def test_compiled_metrics_through_fit(task):
     assert sorted(fh) == sorted(th)
     for key in th:
         np.testing.assert_allclose(fh[key], th[key], rtol=1e-5, atol=1e-6, err_msg=key)
+
+
+def test_sequential_from_tf_keras_config():
+    # Keras 3's get_config carries keys fastnn's layers do not take as arguments (dtype
+    # policies, optional, quantization_config); Sequential.from_config accepts it as is
+    tk = tf.keras.Sequential([tf.keras.Input((6,)), tf.keras.layers.Dense(4, activation="tanh"),
+                              tf.keras.layers.Dropout(0.1), tf.keras.layers.ELU(alpha=0.5),
+                              tf.keras.layers.Dense(3, activation="softmax")])
+    model = fastnn.Sequential.from_config(tk.get_config())
+    assert [type(layer).__name__ for layer in model.layers] == ["Dense", "Dropout", "ELU",
+                                                               "Dense"]
+    model.set_weights(tk.get_weights())
+    x = np.random.default_rng(0).normal(size=(5, 6)).astype(np.float32)
+    np.testing.assert_allclose(model(x), tk(x).numpy(), rtol=1e-5, atol=1e-6)

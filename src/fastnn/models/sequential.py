@@ -395,15 +395,11 @@ class Sequential(Layer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from fastnn import layers as layers_mod
-        config = dict(config)
-        model = cls(name=config.get("name"), trainable=config.get("trainable", True))
-        for layer_config in config.get("layers", []):
-            model.add(layers_mod.deserialize(layer_config, custom_objects=custom_objects))
-        shape = config.get("build_input_shape")
-        if not model.built and shape is not None:
-            model.build(tuple(shape))
-        return model
+        """Build an (uncompiled) model from get_config()'s dict, fastnn's or tf.keras's."""
+        from fastnn.saving.serialization import model_from_config
+
+        return model_from_config({"class_name": "Sequential", "config": config},
+                                 custom_objects=custom_objects, compile=False)
 
     # ---- saving (fastnn.saving does the work) ----------------------------------------
     def save(self, filepath, overwrite=True, zipped=None, **kwargs):
