@@ -27,8 +27,9 @@ extern "C" {
 void fnn_set_num_threads(int n);   /* n < 1 restores the default (OMP_NUM_THREADS or cores) */
 int fnn_get_num_threads(void);
 int fnn_openmp_enabled(void);
-/* Threads worth using for `flops` floating-point operations: 1 below the point where a
- * fork/join costs more than it saves, else at most fnn_get_num_threads(). */
+/* Threads for a kernel of `flops` floating-point operations: 1 below the point where a
+ * fork/join costs more than it saves, else fnn_get_num_threads() (see threads.c for why
+ * never a team of another size). */
 int fnn_threads_for(double flops);
 
 /* ---- CPU features and kernel dispatch (cpu.c) ---------------------------------------- */
