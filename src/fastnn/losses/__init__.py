@@ -18,7 +18,7 @@ from fastnn.losses.loss import (  # noqa: F401
 )
 
 __all__ = sorted(_classes_all + [
-    "Loss", "LossFunctionWrapper", "cosine_proximity", "deserialize", "get",
+    "Loss", "LossFunctionWrapper", "cosine_proximity", "deserialize", "get", "huber_loss",
     "is_categorical_crossentropy", "kld", "kullback_leibler_divergence", "logcosh", "mae",
     "mape", "mse", "msle", "resolve", "serialize",
 ])
@@ -31,6 +31,7 @@ msle = MSLE = _c.mean_squared_logarithmic_error
 kld = KLD = kullback_leibler_divergence = _c.kl_divergence
 logcosh = _c.log_cosh
 cosine_proximity = _c.cosine_similarity
+huber_loss = _c.huber  # the seed's name (Keras 2.3's keras.losses.huber_loss)
 
 _registry = Registry("loss", "keras.losses")
 
@@ -43,7 +44,7 @@ _FUNCTIONS = {
     _c.squared_hinge: (_c.SquaredHinge, ()),
     _c.categorical_hinge: (_c.CategoricalHinge, ()),
     _c.log_cosh: (_c.LogCosh, ("logcosh",)),
-    _c.huber: (_c.Huber, ()),
+    _c.huber: (_c.Huber, ("huber_loss",)),
     _c.kl_divergence: (_c.KLDivergence, ("kld", "KLD", "kullback_leibler_divergence")),
     _c.poisson: (_c.Poisson, ()),
     _c.cosine_similarity: (_c.CosineSimilarity, ("cosine_proximity",)),

@@ -100,13 +100,18 @@ def top_k_categorical_accuracy(y_true, y_pred, k=5):
 
 
 def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
-    """Per-sample 1.0 where the integer label is among the k largest y_pred."""
+    """Per-sample 1.0 where the integer label is among the k largest y_pred.
+
+    As in Keras 3, the result has y_true's shape when y_true has more than one dimension
+    (labels of shape (n, 1) give (n, 1)).
+    """
     p = as_float(y_pred, "y_pred")
     t = np.asarray(y_true)
     if t.dtype.kind == "f":
         t = np.trunc(t)
     labels = _sparse_labels(t, p.shape[:-1])
-    return _in_top_k(p, labels, k).astype(_floatx())
+    hits = _in_top_k(p, labels, k).astype(_floatx())
+    return hits.reshape(t.shape) if t.ndim > 1 else hits
 
 
 class _CountingAccuracy(MeanMetricWrapper):

@@ -6,6 +6,7 @@ kernels (fastnn.losses).
 import numpy as np
 
 from fastnn import losses as _l
+from fastnn.losses.loss import squeeze_or_expand_to_same_rank
 from fastnn.metrics.base import Mean, MeanMetricWrapper
 
 __all__ = [
@@ -135,14 +136,33 @@ class CategoricalCrossentropy(_CrossentropyMetric):
 class SparseCategoricalCrossentropy(_CrossentropyMetric):
     """The mean sparse categorical cross-entropy.
 
+    With ignore_class, targets equal to it add a loss of 0; as in Keras 3, they are left out
+    of the mean only when sample weights are given (their weight becomes 0), and otherwise
+    still counted.
+
     Args:
         name: Defaults to "sparse_categorical_crossentropy".
         dtype: Defaults to None.
         from_logits: Defaults to False.
+        ignore_class: A class index to ignore, or None. Defaults to None.
         axis: Defaults to -1.
     """
 
     def __init__(self, name="sparse_categorical_crossentropy", dtype=None, from_logits=False,
-                 axis=-1):
+                 ignore_class=None, axis=-1):
         super().__init__(_l.sparse_categorical_crossentropy, name=name, dtype=dtype,
-                         from_logits=from_logits, axis=axis)
+                         from_logits=from_logits, ignore_class=ignore_class, axis=axis)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        """Add one batch's cross-entropies."""
+        ignore = self._fn_kwargs["ignore_class"]
+        if ignore is not None and sample_weight is not None:
+            labels = np.asarray(y_true)
+            p = np.asarray(y_pred)
+            if labels.ndim == p.ndim and labels.shape[self._fn_kwargs["axis"]] == 1:
+                labels = np.squeeze(labels, axis=self._fn_kwargs["axis"])
+            valid = (labels != ignore).astype(self.dtype)
+            sw = np.asarray(sample_weight, self.dtype)
+            valid, sw = squeeze_or_expand_to_same_rank(valid, sw)
+            sample_weight = sw * valid
+        super().update_state(y_true, y_pred, sample_weight=sample_weight)

@@ -20,16 +20,15 @@ class Adadelta(Optimizer):
         rho: The decay rate, in [0, 1]. Defaults to 0.95.
         epsilon: A small constant for numerical stability. Defaults to 1e-7.
         **kwargs: weight_decay, clipnorm, clipvalue, global_clipnorm and name, as in
-            Optimizer. name defaults to 'adadelta'.
+            Optimizer. name defaults to None ('adadelta').
     """
 
     _slot_groups = (("accumulated_grad", "accumulated_delta_var"),)
-    _default_name = "adadelta"
 
     def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, weight_decay=None,
                  clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False,
                  ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,
-                 gradient_accumulation_steps=None, name="adadelta", **kwargs):
+                 gradient_accumulation_steps=None, name=None, **kwargs):
         super().__init__(learning_rate=learning_rate, weight_decay=weight_decay,
                          clipnorm=clipnorm, clipvalue=clipvalue,
                          global_clipnorm=global_clipnorm, use_ema=use_ema,

@@ -19,12 +19,11 @@ class Adagrad(Optimizer):
             to 0.1.
         epsilon: A small constant for numerical stability. Defaults to 1e-7.
         **kwargs: weight_decay, clipnorm, clipvalue, global_clipnorm and name, as in
-            Optimizer. name defaults to 'adagrad'.
+            Optimizer. name defaults to None ('adagrad').
     """
 
     _slot_groups = (("accumulator",),)
     _slot_initial = {"accumulator": "initial_accumulator_value"}
-    _default_name = "adagrad"
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
                  weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,

@@ -22,7 +22,7 @@ class Adam(Optimizer):
         epsilon: A small constant for numerical stability. Defaults to 1e-7.
         amsgrad: Whether to use the AMSGrad variant. Defaults to False.
         **kwargs: weight_decay, clipnorm, clipvalue, global_clipnorm and name, as in
-            Optimizer. name defaults to 'adam'.
+            Optimizer. name defaults to None ('adam').
 
     Example:
         >>> opt = Adam(learning_rate=1e-3)
@@ -30,13 +30,12 @@ class Adam(Optimizer):
     """
 
     _slot_groups = (("momentum", "velocity"), ("velocity_hat",))
-    _default_name = "adam"
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  amsgrad=False, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, use_ema=False, ema_momentum=0.99,
                  ema_overwrite_frequency=None, loss_scale_factor=None,
-                 gradient_accumulation_steps=None, name="adam", **kwargs):
+                 gradient_accumulation_steps=None, name=None, **kwargs):
         super().__init__(learning_rate=learning_rate, weight_decay=weight_decay,
                          clipnorm=clipnorm, clipvalue=clipvalue,
                          global_clipnorm=global_clipnorm, use_ema=use_ema,
@@ -84,16 +83,14 @@ class AdamW(Adam):
         epsilon: As in Adam. Defaults to 1e-7.
         amsgrad: As in Adam. Defaults to False.
         **kwargs: clipnorm, clipvalue, global_clipnorm and name, as in Optimizer. name
-            defaults to 'adamw'.
+            defaults to None ('adam_w').
     """
-
-    _default_name = "adamw"
 
     def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-7, amsgrad=False, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, use_ema=False, ema_momentum=0.99,
                  ema_overwrite_frequency=None, loss_scale_factor=None,
-                 gradient_accumulation_steps=None, name="adamw", **kwargs):
+                 gradient_accumulation_steps=None, name=None, **kwargs):
         if weight_decay is None:
             raise ValueError("weight_decay: expected a float for AdamW, received None")
         super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,

@@ -22,16 +22,15 @@ class Adamax(Optimizer):
         beta_2: The decay rate of the infinity norm, in [0, 1]. Defaults to 0.999.
         epsilon: A small constant for numerical stability. Defaults to 1e-7.
         **kwargs: weight_decay, clipnorm, clipvalue, global_clipnorm and name, as in
-            Optimizer. name defaults to 'adamax'.
+            Optimizer. name defaults to None ('adamax').
     """
 
     _slot_groups = (("momentum", "norm"),)
-    _default_name = "adamax"
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
                  use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None,
-                 loss_scale_factor=None, gradient_accumulation_steps=None, name="adamax",
+                 loss_scale_factor=None, gradient_accumulation_steps=None, name=None,
                  **kwargs):
         super().__init__(learning_rate=learning_rate, weight_decay=weight_decay,
                          clipnorm=clipnorm, clipvalue=clipvalue,

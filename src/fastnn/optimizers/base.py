@@ -74,10 +74,11 @@ class Optimizer(OptimizerState):
         ema_overwrite_frequency: Accepted for config compatibility. Defaults to None.
         loss_scale_factor: Not supported (must be None). Defaults to None.
         gradient_accumulation_steps: Not supported (must be None). Defaults to None.
-        name: The optimizer's name. Defaults to the class's Keras name.
+        name: The optimizer's name. Defaults to None: the snake_case class name, as Keras 3
+            names optimizers ('sgd', 'rm_sprop', 'adam', 'adam_w'), except that Keras also
+            appends _1, _2, ... to later unnamed ones, which fastnn does not (nothing looks
+            optimizers up by name, and saved files then do not depend on what ran before).
     """
-
-    _default_name = "optimizer"
 
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, use_ema=False, ema_momentum=0.99,
@@ -103,7 +104,10 @@ class Optimizer(OptimizerState):
         if gradient_accumulation_steps is not None:
             raise NotImplementedError("gradient_accumulation_steps: not supported by fastnn; "
                                       f"received {gradient_accumulation_steps!r}")
-        self.name = name if name is not None else self._default_name
+        if name is None:
+            from fastnn._registry import to_snake_case
+            name = to_snake_case(type(self).__name__)
+        self.name = name
         self.weight_decay = _real(weight_decay, "weight_decay", lo=0.0, allow_none=True)
         self.clipnorm = _real(clipnorm, "clipnorm", lo=0.0, allow_none=True)
         self.clipvalue = _real(clipvalue, "clipvalue", lo=0.0, allow_none=True)

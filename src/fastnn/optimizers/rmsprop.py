@@ -20,17 +20,16 @@ class RMSprop(Optimizer):
         centered: Whether to divide by the estimated variance rather than the second
             moment. Defaults to False.
         **kwargs: weight_decay, clipnorm, clipvalue, global_clipnorm and name, as in
-            Optimizer. name defaults to 'rmsprop'.
+            Optimizer. name defaults to None ('rm_sprop').
     """
 
     _slot_groups = (("velocity",), ("momentum",), ("average_gradient",))
-    _default_name = "rmsprop"
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
                  centered=False, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, use_ema=False, ema_momentum=0.99,
                  ema_overwrite_frequency=None, loss_scale_factor=None,
-                 gradient_accumulation_steps=None, name="rmsprop", **kwargs):
+                 gradient_accumulation_steps=None, name=None, **kwargs):
         super().__init__(learning_rate=learning_rate, weight_decay=weight_decay,
                          clipnorm=clipnorm, clipvalue=clipvalue,
                          global_clipnorm=global_clipnorm, use_ema=use_ema,

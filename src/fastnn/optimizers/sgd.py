@@ -17,7 +17,7 @@ class SGD(Optimizer):
         momentum: A float in [0, 1]. Defaults to 0.0.
         nesterov: Whether to use Nesterov momentum. Defaults to False.
         **kwargs: weight_decay, clipnorm, clipvalue, global_clipnorm and name, as in
-            Optimizer. name defaults to 'SGD'.
+            Optimizer. name defaults to None ('sgd').
 
     Example:
         >>> opt = SGD(learning_rate=0.1, momentum=0.9)
@@ -25,12 +25,11 @@ class SGD(Optimizer):
     """
 
     _slot_groups = (("momentum",),)
-    _default_name = "SGD"
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None,
                  clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False,
                  ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,
-                 gradient_accumulation_steps=None, name="SGD", **kwargs):
+                 gradient_accumulation_steps=None, name=None, **kwargs):
         super().__init__(learning_rate=learning_rate, weight_decay=weight_decay,
                          clipnorm=clipnorm, clipvalue=clipvalue,
                          global_clipnorm=global_clipnorm, use_ema=use_ema,
