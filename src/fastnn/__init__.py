@@ -5,14 +5,37 @@ OpenMP; Python only orchestrates. Submodules load on first use, so ``import fast
 fast.
 """
 import importlib
+import os
 
 __version__ = "0.1.0"
 
-from fastnn._core import (  # noqa: F401
-    get_num_threads,
-    openmp_enabled,
-    set_num_threads,
-)
+
+def _load_core():
+    """Import the C core with GNU OpenMP's idle workers told to spin only briefly.
+
+    Between two kernels an idle OpenMP worker spins, by default for a long while, before
+    it sleeps. On an idle machine that makes the next kernel start at once; when other
+    processes keep the cores busy, the spinning workers and the ones descheduled in their
+    place turn every kernel's closing barrier into a wait of a scheduler time slice
+    (measured: an MNIST training step at 2 threads went from 0.46 ms to 17 ms with two
+    busy processes on the same two cores). A spin count of 1000 kept the idle speed and
+    cut that to 1.6 ms (bench/wait_policy.py, bench/RESULTS.md). libgomp reads the setting
+    once, when it is loaded, so it is put in the environment for that moment only, and
+    never over a value the user chose (GOMP_SPINCOUNT or OMP_WAIT_POLICY).
+    """
+    if "GOMP_SPINCOUNT" in os.environ or "OMP_WAIT_POLICY" in os.environ:
+        return importlib.import_module("fastnn._core")
+    os.environ["GOMP_SPINCOUNT"] = "1000"
+    try:
+        return importlib.import_module("fastnn._core")
+    finally:
+        del os.environ["GOMP_SPINCOUNT"]
+
+
+_core = _load_core()
+get_num_threads = _core.get_num_threads
+openmp_enabled = _core.openmp_enabled
+set_num_threads = _core.set_num_threads
 
 _SUBMODULES = frozenset({
     "activations", "backend", "callbacks", "constraints", "engine", "initializers", "keras",
