@@ -31,6 +31,9 @@ int fnn_openmp_enabled(void);
  * fork/join costs more than it saves, else fnn_get_num_threads() (see threads.c for why
  * never a team of another size). */
 int fnn_threads_for(double flops);
+/* 1 in a process forked after fastnn had run a multi-threaded kernel: GNU OpenMP's thread
+ * pool does not survive fork, so such a child runs every kernel on one thread. */
+int fnn_forked_serial(void);
 
 /* ---- CPU features and kernel dispatch (cpu.c) ---------------------------------------- */
 /* Name of the GEMM micro-kernel family in use: "avx512", "avx2" or "portable". */
