@@ -191,6 +191,23 @@ static inline uint32_t keep_threshold(double rate) {
 /* The scale is computed in double and rounded to T once, as tf.nn.dropout does
  * (x * (1 / (1 - rate)) with the scale converted to x's type). Elements are taken in
  * groups of FNN_PHILOX_LANES blocks; the mask of element i still depends on i alone. */
+/* v where k is 1, +0.0 where k is 0, without a branch (masks are random, so a branch
+ * mispredicts on every few elements) and without multiplying (inf * 0 would be NaN). */
+static inline float keep_f32(float v, uint32_t k) {
+  uint32_t bits;
+  memcpy(&bits, &v, sizeof bits);
+  bits &= (uint32_t)0 - k;
+  memcpy(&v, &bits, sizeof v);
+  return v;
+}
+static inline double keep_f64(double v, uint32_t k) {
+  uint64_t bits;
+  memcpy(&bits, &v, sizeof bits);
+  bits &= (uint64_t)0 - (uint64_t)k;
+  memcpy(&v, &bits, sizeof v);
+  return v;
+}
+
 #define FNN_DEFINE_DROPOUT(T, SFX)                                                          \
   void fnn_dropout_forward_##SFX(const T *x, T *y, uint8_t *mask, size_t n, T rate,       \
                                  uint64_t seed, uint64_t stream) {                        \
@@ -211,12 +228,13 @@ static inline uint32_t keep_threshold(double rate) {
       if (mask) {                                                                         \
         uint8_t *mg = mask + i0;                                                          \
         for (size_t e = 0; e < cnt; e++) {                                                \
-          const int k = (w[e] >> 8) >= thr;                                               \
-          yg[e] = k ? xg[e] * scale : (T)0;                                               \
+          const uint32_t k = (w[e] >> 8) >= thr;                                          \
+          yg[e] = keep_##SFX(xg[e] * scale, k);                                           \
           mg[e] = (uint8_t)k;                                                             \
         }                                                                                 \
       } else {                                                                            \
-        for (size_t e = 0; e < cnt; e++) yg[e] = (w[e] >> 8) >= thr ? xg[e] * scale : (T)0; \
+        for (size_t e = 0; e < cnt; e++)                                                  \
+          yg[e] = keep_##SFX(xg[e] * scale, (w[e] >> 8) >= thr);                          \
       }                                                                                   \
     }                                                                                     \
   }                                                                                       \
@@ -225,7 +243,7 @@ static inline uint32_t keep_threshold(double rate) {
     const T scale = (T)(1.0 / (1.0 - (double)rate));                                      \
     const int nt = fnn_threads_for((double)n);                                            \
     _Pragma("omp parallel for schedule(static) num_threads(nt) if (nt > 1)")              \
-    for (size_t i = 0; i < n; i++) dx[i] = mask[i] ? dy[i] * scale : (T)0;                \
+    for (size_t i = 0; i < n; i++) dx[i] = keep_##SFX(dy[i] * scale, mask[i] != 0);       \
   }
 
 FNN_DEFINE_DROPOUT(float, f32)

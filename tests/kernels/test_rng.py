@@ -336,3 +336,23 @@ def test_dropout_vector_and_portable_generators_agree(n):
     np.testing.assert_array_equal(y2, y)
     np.testing.assert_array_equal(mask, ref.dropout_mask(2**40 + 7, 2**33 + 5, n,
                                                          float(np.float32(0.3))))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dropout_zeroes_dropped_inf_and_nan(dtype):
+    # dropped elements are 0 whatever their value (as tf.where in tf.nn.dropout), kept
+    # ones are scaled: no inf * 0 = NaN from a multiplicative mask
+    n = 4099
+    x = np.random.default_rng(3).standard_normal(n).astype(dtype)
+    x[::3] = np.inf
+    x[1::3] = np.nan
+    y, mask = np.empty_like(x), np.empty(n, np.uint8)
+    _core.dropout_forward(x, y, mask, 0.5, 11, 12)
+    assert 0 < mask.sum() < n
+    assert np.all(y[mask == 0] == 0)
+    scale = dtype(1.0 / (1.0 - float(dtype(0.5))))
+    np.testing.assert_array_equal(y[mask == 1], x[mask == 1] * scale)
+    dx = np.empty_like(x)
+    _core.dropout_backward(x, mask, dx, 0.5)
+    assert np.all(dx[mask == 0] == 0)
+    np.testing.assert_array_equal(dx[mask == 1], x[mask == 1] * scale)
