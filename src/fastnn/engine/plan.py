@@ -6,6 +6,8 @@ every later one (the last, smaller batch uses prefix views), and it decides once
 be fused: a final softmax or sigmoid folds into the cross-entropy, which then starts the
 backward pass from the logits.
 """
+import threading
+
 import numpy as np
 
 from fastnn import _core, variables
@@ -34,17 +36,27 @@ class InferencePlan:
     whole pass is one InferenceChain: one C call from the input to a new output array,
     with no per-layer Python and no shared buffers. The chain holds the packed weights; it
     is rebuilt when any variable has changed since (variables.generation()) or the kernel
-    family has. Otherwise the layers run one by one over reused buffers.
+    family has. Otherwise the layers run one by one over reused buffers, one set per
+    thread: layers write their outputs into their workspace, so two threads predicting
+    with the same model at once must not share them.
     """
 
     def __init__(self, model):
         self.model = model
         self.layers = model._plan_layers()
-        self.ws = [Workspace(layer.dtype) for layer in self.layers]
+        self._local = threading.local()
         self._chain = None
         self._key = None
         self._in_shape = None
         self._out_tail = None
+
+    @property
+    def ws(self):
+        """This thread's workspaces, one per layer, made on the thread's first forward."""
+        ws = getattr(self._local, "ws", None)
+        if ws is None:
+            ws = self._local.ws = [Workspace(layer.dtype) for layer in self.layers]
+        return ws
 
     def _build_chain(self):
         model = self.model
