@@ -101,6 +101,12 @@ void fnn_sum_rows_f64(const double *x_bo, size_t m, size_t n, double *out_o);
 #include "losses_extra.h"
 #include "chain.h"
 
+/* ---- row gather (gather.c) ------------------------------------------------------------ */
+/* out[i] = src[idx[i]] for rows of row_bytes bytes. Returns FNN_EINVAL, copying nothing,
+ * when an index is outside [0, nrows). */
+int fnn_gather_rows(const void *src, size_t nrows, size_t row_bytes, const int64_t *idx,
+                    size_t n, void *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from fastnn import _core
 from fastnn.utils.data_utils import PyDataset
 
 __all__ = ["as_input", "as_target", "as_sample_weight", "ArrayData", "SequenceData",
@@ -133,6 +134,13 @@ def split_validation(x, y, sw, validation_split):
     return tr, va
 
 
+def _gather(a, idx, out):
+    """a[idx] into out: a C copy of whole rows, or np.take where a is not a plain array."""
+    if a.flags.c_contiguous and not a.dtype.hasobject:
+        return _core.gather_rows(a, idx, out)
+    return np.take(a, idx, axis=0, out=out)
+
+
 class ArrayData:
     """Batches of in-memory arrays: views in order, or gathered into reused buffers."""
 
@@ -175,9 +183,9 @@ class ArrayData:
                 idx = order[i:j]
                 bx, by, bw = self._buffers()
                 m = j - i
-                xb = np.take(self.x, idx, axis=0, out=bx[:m])
-                yb = None if self.y is None else np.take(self.y, idx, axis=0, out=by[:m])
-                wb = None if self.sw is None else np.take(self.sw, idx, axis=0, out=bw[:m])
+                xb = _gather(self.x, idx, bx[:m])
+                yb = None if self.y is None else _gather(self.y, idx, by[:m])
+                wb = None if self.sw is None else _gather(self.sw, idx, bw[:m])
                 yield xb, yb, wb
 
     def on_epoch_end(self):

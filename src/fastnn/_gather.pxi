@@ -1,0 +1,45 @@
+# _gather.pxi - rows of an array picked by index (shuffled training batches).
+
+cdef extern from "fastnn.h" nogil:
+    int fnn_gather_rows(const void *src, size_t nrows, size_t row_bytes, const int64_t *idx,
+                        size_t n, void *out)
+
+
+def gather_rows(src, idx, out):
+    """out[i] = src[idx[i]] along the first axis, as np.take(src, idx, axis=0, out=out).
+
+    src and out: C-contiguous arrays of one dtype (any), out of shape
+    (len(idx),) + src.shape[1:]; idx: a 1-D int64 array of indices in [0, len(src)).
+    Returns out.
+    """
+    if not cnp.PyArray_Check(src):
+        raise TypeError(f"src: expected a numpy.ndarray, received {type(src).__name__}")
+    if not cnp.PyArray_Check(out):
+        raise TypeError(f"out: expected a numpy.ndarray, received {type(out).__name__}")
+    cdef cnp.ndarray S = <cnp.ndarray>src
+    cdef cnp.ndarray O = <cnp.ndarray>out
+    cdef cnp.ndarray I = _arr(idx, "idx", _I64, 1)
+    if cnp.PyArray_NDIM(S) < 1:
+        raise ValueError("src: expected an array with at least one axis, received a 0-D array")
+    if not cnp.PyArray_IS_C_CONTIGUOUS(S) or not cnp.PyArray_IS_C_CONTIGUOUS(O):
+        raise ValueError("src, out: expected C-contiguous arrays")
+    if not cnp.PyArray_ISWRITEABLE(O):
+        raise ValueError("out: expected a writable array, received a read-only one")
+    if S.dtype.hasobject:
+        raise TypeError(f"src: expected an array of plain values, received dtype {S.dtype}")
+    if S.dtype != O.dtype:
+        raise TypeError(f"out: expected dtype {S.dtype} (the dtype of src), received {O.dtype}")
+    shape = (I.shape[0],) + (<object>S).shape[1:]
+    if (<object>O).shape != shape:
+        raise ValueError(f"out: expected shape {shape}, received {(<object>O).shape}")
+    _no_overlap(O, "out", (S, I))
+    cdef size_t nrows = S.shape[0]
+    cdef size_t n = I.shape[0]
+    cdef size_t row_bytes = 0 if nrows == 0 else <size_t>cnp.PyArray_NBYTES(S) // nrows
+    cdef int rc
+    with nogil:
+        rc = fnn_gather_rows(cnp.PyArray_DATA(S), nrows, row_bytes,
+                             <const int64_t *>cnp.PyArray_DATA(I), n, cnp.PyArray_DATA(O))
+    if rc != 0:
+        raise ValueError(f"idx: expected indices in [0, {nrows}), received values outside it")
+    return out
