@@ -588,3 +588,26 @@ def test_models_without_a_chain_predict_layer_by_layer():
     assert model._infer.chain() is None
     assert out.tobytes() == _layer_by_layer(model, x).tobytes()
     assert model.predict(x, verbose=0).tobytes() == out.tobytes()
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_fit_converts_each_batch_not_the_whole_training_set(shuffle):
+    # float64 (or uint8) training data is converted batch by batch into the model's
+    # dtype: the same weights as converting it first, and no float32 copy of the whole set
+    x, y = _data(n=300)
+    x64 = x.astype(np.float64) + 1e-9  # not exactly representable in float32
+    results = []
+    for data in (x64, x64.astype(np.float32)):
+        model = _model(dropout=0.2)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        model.fit(data, y, batch_size=32, epochs=2, shuffle=shuffle, verbose=0,
+                  validation_split=0.2)
+        results.append(model.get_weights())
+    for a, b in zip(*results):
+        assert a.tobytes() == b.tobytes()
+    from fastnn.engine import data_adapter
+    xa, _, _ = data_adapter.prepare_arrays(x64, y, None, np.float32, None, (), lazy=True)
+    assert xa is x64
+    pred64 = model.predict(x64, verbose=0, batch_size=7)
+    assert pred64.dtype == np.float32
+    assert pred64.tobytes() == model.predict(x64.astype(np.float32), verbose=0).tobytes()

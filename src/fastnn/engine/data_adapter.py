@@ -32,8 +32,13 @@ def _numeric(x, name):
     return arr
 
 
-def as_input(x, dtype, name="x", input_names=()):
-    """x as a C-contiguous array of dtype (dicts keyed by the input's name are unwrapped)."""
+def as_input(x, dtype, name="x", input_names=(), lazy=False):
+    """x as a C-contiguous array of dtype (dicts keyed by the input's name are unwrapped).
+
+    lazy: return a C-contiguous numeric array as it is, whatever its dtype; the caller
+    (ArrayData) converts each batch instead, so that a float64 or uint8 training set is
+    not copied whole into the model's dtype.
+    """
     if x is None:
         raise ValueError(f"{name}: expected input data, received None")
     if isinstance(x, dict):
@@ -54,6 +59,8 @@ def as_input(x, dtype, name="x", input_names=()):
     if arr.shape[0] == 0:
         raise ValueError(f"{name}: expected at least one sample, received an empty array of "
                          f"shape {arr.shape}")
+    if lazy and arr.flags.c_contiguous and arr.dtype.kind in "biuf":
+        return arr
     out = np.ascontiguousarray(arr, dtype=dtype)
     return out
 
@@ -142,16 +149,33 @@ def _gather(a, idx, out):
 
 
 class ArrayData:
-    """Batches of in-memory arrays: views in order, or gathered into reused buffers."""
+    """Batches of in-memory arrays: views in order, or gathered into reused buffers.
 
-    def __init__(self, x, y, sw, batch_size, shuffle=False, steps=None):
+    dtype: the dtype of the x batches; when x has another dtype, each batch is converted
+    into a reused buffer (the same values a whole-array conversion gives).
+    """
+
+    def __init__(self, x, y, sw, batch_size, shuffle=False, steps=None, dtype=None):
         self.x, self.y, self.sw = x, y, sw
         self.n = len(x)
         self.batch_size = batch_size
         self.shuffle = shuffle
         full = (self.n + batch_size - 1) // batch_size
         self.steps = full if steps is None else int(steps)
+        self.dtype = x.dtype if dtype is None else np.dtype(dtype)
         self._bufs = None
+        self._xcast = None
+
+    def cast(self, xb):
+        """A batch of x in self.dtype (a reused buffer when x has another dtype)."""
+        if xb.dtype == self.dtype:
+            return xb
+        if self._xcast is None:
+            bs = min(self.batch_size, self.n)
+            self._xcast = np.empty((bs,) + self.x.shape[1:], self.dtype)
+        out = self._xcast[:len(xb)]
+        np.copyto(out, xb, casting="unsafe")
+        return out
 
     def __len__(self):
         return self.steps
@@ -177,13 +201,13 @@ class ArrayData:
             i = (step * bs) % n
             j = min(i + bs, n)
             if order is None:
-                yield (self.x[i:j], None if self.y is None else self.y[i:j],
+                yield (self.cast(self.x[i:j]), None if self.y is None else self.y[i:j],
                        None if self.sw is None else self.sw[i:j])
             else:
                 idx = order[i:j]
                 bx, by, bw = self._buffers()
                 m = j - i
-                xb = _gather(self.x, idx, bx[:m])
+                xb = self.cast(_gather(self.x, idx, bx[:m]))
                 yb = None if self.y is None else _gather(self.y, idx, by[:m])
                 wb = None if self.sw is None else _gather(self.sw, idx, bw[:m])
                 yield xb, yb, wb
@@ -314,9 +338,10 @@ def is_batched_source(x):
     return hasattr(x, "__next__") or (hasattr(x, "__iter__") and not hasattr(x, "__len__"))
 
 
-def prepare_arrays(x, y, sw, dtype, loss, input_names, need_y=True):
-    """x, y and sample weights as arrays, converted once and checked against each other."""
-    xa = as_input(x, dtype, "x", input_names)
+def prepare_arrays(x, y, sw, dtype, loss, input_names, need_y=True, lazy=False):
+    """x, y and sample weights as arrays, converted once and checked against each other
+    (x left in its own dtype when lazy: see as_input)."""
+    xa = as_input(x, dtype, "x", input_names, lazy)
     ya = None
     if y is not None:
         ya = as_target(y, loss, dtype, "y")

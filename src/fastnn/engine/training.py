@@ -111,14 +111,16 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
                                       workers=workers, use_multiprocessing=use_multiprocessing,
                                       max_queue_size=max_queue_size)
     else:
-        xa, ya, swa = data_adapter.prepare_arrays(x, y, sample_weight, dtype, model._loss, names)
+        xa, ya, swa = data_adapter.prepare_arrays(x, y, sample_weight, dtype, model._loss, names,
+                                                  lazy=True)
         (xa, ya, swa), val_split = data_adapter.split_validation(xa, ya, swa, validation_split)
         if class_weight is not None:  # training samples only: validation is unweighted
             swa = data_adapter.class_weights_to_sample_weights(ya, class_weight, swa, dtype)
         if val_split is not None and validation_data is None:
             val = data_adapter.ArrayData(*val_split, validation_batch_size or batch_size,
-                                         steps=validation_steps)
-        data = data_adapter.ArrayData(xa, ya, swa, batch_size, shuffle, steps_per_epoch)
+                                         steps=validation_steps, dtype=dtype)
+        data = data_adapter.ArrayData(xa, ya, swa, batch_size, shuffle, steps_per_epoch,
+                                      dtype=dtype)
     if validation_data is not None:
         val = _validation_source(model, validation_data, validation_batch_size or batch_size,
                                  validation_steps)
@@ -262,9 +264,11 @@ def _predict_arrays(plan, data, cbs):
     x = data.x
     result = None
     done = 0
+    dtype = data.dtype
     for i in range(0, total, rows):
         j = min(i + rows, total)
-        out = plan.forward(x[i:j])
+        chunk = x[i:j]
+        out = plan.forward(chunk if chunk.dtype == dtype else chunk.astype(dtype))
         if result is None:
             result = np.empty((total,) + out.shape[1:], out.dtype)
         result[i:j] = out
@@ -297,8 +301,8 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
         data = data_adapter.make_data(x, None, None, batch_size, dtype, None,
                                       model._input_names(), steps=steps, need_y=False)
     else:
-        xa = data_adapter.as_input(x, dtype, "x", model._input_names())
-        data = data_adapter.ArrayData(xa, None, None, batch_size, steps=steps)
+        xa = data_adapter.as_input(x, dtype, "x", model._input_names(), lazy=True)
+        data = data_adapter.ArrayData(xa, None, None, batch_size, steps=steps, dtype=dtype)
     model._build_from_data(data)
     plan = model._inference_plan()
     cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose,
