@@ -112,8 +112,11 @@ class CallbackList:
             callbacks = list(callbacks.callbacks)
         elif isinstance(callbacks, Callback):
             callbacks = [callbacks]
-        else:
+        elif isinstance(callbacks, (list, tuple)):
             callbacks = list(callbacks)
+        else:
+            raise TypeError(f"callbacks: expected a list of fastnn.callbacks.Callback "
+                            f"instances, received {type(callbacks).__name__}")
         for i, cb in enumerate(callbacks):
             if not isinstance(cb, Callback):
                 raise TypeError(f"callbacks: expected fastnn.callbacks.Callback instances, "

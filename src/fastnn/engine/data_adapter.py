@@ -70,8 +70,8 @@ def as_target(y, loss, dtype, name="y"):
     arr = _numeric(y, name)
     if arr.ndim == 0:
         raise ValueError(f"{name}: expected an array with a batch axis, received a scalar")
-    if arr.dtype.kind == "f" and np.isnan(arr).any():
-        raise ValueError(f"{name}: contains NaN; targets must be finite numbers")
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise ValueError(f"{name}: contains NaN or inf; targets must be finite numbers")
     if getattr(loss, "_sparse_labels", False) or type(loss).__name__ == \
             "SparseCategoricalCrossentropy":
         if arr.ndim == 2 and arr.shape[1] == 1:
@@ -93,8 +93,8 @@ def as_sample_weight(sw, n, dtype, name="sample_weight"):
     if arr.shape != (n,):
         raise ValueError(f"{name}: expected shape ({n},) (one weight per sample), received "
                          f"{arr.shape}")
-    if np.isnan(arr).any():
-        raise ValueError(f"{name}: contains NaN")
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise ValueError(f"{name}: contains NaN or inf; sample weights must be finite")
     return np.ascontiguousarray(arr, dtype=dtype)
 
 
@@ -111,13 +111,23 @@ def class_weights_to_sample_weights(y, class_weight, sw, dtype):
     else:
         flat = y.reshape(len(y))
         classes = np.rint(flat).astype(np.int64) if flat.dtype.kind == "f" else flat.astype(np.int64)
-    top = max(int(classes.max()), max(int(k) for k in class_weight)) + 1
-    table = np.ones(top, dtype)
     for k, w in class_weight.items():
         if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 0:
             raise ValueError(f"class_weight: keys must be class indices (ints >= 0), received {k!r}")
-        table[int(k)] = w
-    return table[classes]
+        if isinstance(w, bool) or not isinstance(w, numbers.Real):
+            raise TypeError(f"class_weight: expected a number as the weight of class {k}, "
+                            f"received {w!r}")
+        if not np.isfinite(w):
+            raise ValueError(f"class_weight: the weight of class {k} must be finite, "
+                             f"received {w!r}")
+    # a table over the classes present only: a key of 10**12 must not allocate 10**12 slots
+    top = max(int(classes.max()), 0) + 1
+    table = np.ones(top, dtype)
+    for k, w in class_weight.items():
+        if k < top:
+            table[int(k)] = w
+    # a negative label (an ignore_class) keeps weight 1 instead of wrapping around
+    return np.where(classes >= 0, table[np.maximum(classes, 0)], 1).astype(dtype)
 
 
 def split_validation(x, y, sw, validation_split):
@@ -237,6 +247,7 @@ class _Converted:
 
     def __init__(self, dtype, loss, input_names):
         self.dtype, self.loss, self.input_names = dtype, loss, input_names
+        self.check_labels = None  # set by the engine once the model's outputs are known
 
     def convert(self, batch, where):
         bx, by, bw = _unpack(batch, where)
@@ -244,6 +255,8 @@ class _Converted:
         yb = None if by is None else as_target(by, self.loss, self.dtype, "y")
         if yb is not None and len(yb) != len(xb):
             raise ValueError(f"{where}: batch has {len(xb)} inputs but {len(yb)} targets")
+        if yb is not None and self.check_labels is not None:
+            self.check_labels(yb)
         wb = as_sample_weight(bw, len(xb), self.dtype)
         return xb, yb, wb
 

@@ -6,7 +6,7 @@ import numpy as np
 from fastnn import _seed
 from fastnn.callbacks.base import CallbackList
 from fastnn.callbacks.progbar import is_interactive
-from fastnn.engine import data_adapter
+from fastnn.engine import checks, data_adapter
 from fastnn.engine.plan import InferencePlan, TrainPlan
 
 __all__ = ["fit", "evaluate", "predict"]
@@ -76,11 +76,12 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
         use_multiprocessing=False):
     _check_compiled(model, "fit")
     batch_size = _positive_int(batch_size, "batch_size") or 32
-    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 0:
-        raise ValueError(f"epochs: expected an int >= 0, received {epochs!r}")
-    if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, numbers.Integral) \
-            or initial_epoch < 0:
-        raise ValueError(f"initial_epoch: expected an int >= 0, received {initial_epoch!r}")
+    for value, name in ((epochs, "epochs"), (initial_epoch, "initial_epoch")):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"{name}: expected an int >= 0, received {value!r}")
+        if value < 0:
+            raise ValueError(f"{name}: expected an int >= 0, received {value!r}")
+    checks.check_fit_options(max_queue_size, workers, use_multiprocessing)
     steps_per_epoch = _positive_int(steps_per_epoch, "steps_per_epoch")
     validation_steps = _positive_int(validation_steps, "validation_steps")
     validation_batch_size = _positive_int(validation_batch_size, "validation_batch_size")
@@ -92,6 +93,10 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
                              f"received {validation_freq}")
         due = lambda e: (e + 1) % validation_freq == 0  # noqa: E731
     elif isinstance(validation_freq, (list, tuple, set)):
+        if any(isinstance(e, bool) or not isinstance(e, numbers.Integral)
+               for e in validation_freq):
+            raise TypeError(f"validation_freq: expected an int or a list of epochs (ints), "
+                            f"received {validation_freq!r}")
         epochs_set = set(int(e) for e in validation_freq)
         due = lambda e: (e + 1) in epochs_set  # noqa: E731
     else:
@@ -126,6 +131,7 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
                                  validation_steps)
 
     model._build_from_data(data)
+    _check_before_training(model, data, val, validation_data is not None)
     plan = TrainPlan(model)
     metrics = model._compiled_metrics(data)
     tracker = _Tracker(metrics)
@@ -177,7 +183,38 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     return cbs.history
 
 
+def _check_before_training(model, data, val, named):
+    """Everything that would otherwise fail after some batches had trained: class labels
+    out of the model's range (anywhere in the arrays) and validation data of the wrong
+    shape (used only at the end of the first epoch)."""
+    checks.check_labels(getattr(data, "y", None), model._loss, model.output_shape)
+    if hasattr(data, "convert"):  # a stream: each batch is checked as it arrives
+        data.check_labels = lambda y: checks.check_labels(y, model._loss, model.output_shape)
+    if val is None:
+        return
+    try:
+        vx = getattr(val, "x", None)
+        if vx is not None:
+            model._check_input_shape(vx.shape)
+        checks.check_labels(getattr(val, "y", None), model._loss, model.output_shape)
+    except ValueError as e:
+        raise ValueError(f"validation_data: {e}" if named else str(e)) from None
+    if hasattr(val, "convert"):
+        val.check_labels = lambda y: checks.check_labels(y, model._loss, model.output_shape,
+                                                         "validation_data: y")
+
+
 def _validation_source(model, validation_data, batch_size, steps):
+    try:
+        return _validation_data(model, validation_data, batch_size, steps)
+    except (TypeError, ValueError) as e:
+        if str(e).startswith("validation_data"):
+            raise
+        raise (TypeError if isinstance(e, TypeError) else ValueError)(
+            f"validation_data: {e}") from None
+
+
+def _validation_data(model, validation_data, batch_size, steps):
     dtype = model._dtype()
     names = model._input_names()
     if data_adapter.is_batched_source(validation_data):
@@ -234,9 +271,12 @@ def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weig
     batch_size = _positive_int(batch_size, "batch_size") or 32
     steps = _positive_int(steps, "steps")
     verbose = _verbose(verbose)
+    if not isinstance(return_dict, (bool, np.bool_)):
+        raise TypeError(f"return_dict: expected a bool, received {return_dict!r}")
     data = data_adapter.make_data(x, y, sample_weight, batch_size, model._dtype(), model._loss,
                                   model._input_names(), steps=steps)
     model._build_from_data(data)
+    _check_before_training(model, data, None, False)
     cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose,
                        epochs=1, steps=len(data) or None)
     cbs.set_data_size(getattr(data, "n", None), batch_size)

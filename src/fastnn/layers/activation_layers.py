@@ -128,10 +128,13 @@ class PReLU(Layer):
         self.alpha_constraint = constraints.get(alpha_constraint) if alpha_constraint else None
         if shared_axes is None:
             self.shared_axes = None
-        elif isinstance(shared_axes, (int, np.integer)):
-            self.shared_axes = [int(shared_axes)]
         else:
-            self.shared_axes = [int(a) for a in shared_axes]
+            axes = [shared_axes] if isinstance(shared_axes, (int, np.integer)) else shared_axes
+            if isinstance(axes, (str, bytes)) or not isinstance(axes, (list, tuple)) or any(
+                    isinstance(a, bool) or not isinstance(a, (int, np.integer)) for a in axes):
+                raise TypeError(f"shared_axes: expected an int or a list of ints, received "
+                                f"{shared_axes!r}")
+            self.shared_axes = [int(a) for a in axes]
         self.alpha = None
 
     def build(self, input_shape):

@@ -28,14 +28,40 @@ from fastnn.variables import Variable
 __all__ = ["Layer"]
 
 
+def checked_weight_values(variables, values, what):
+    """values as numeric arrays of the variables' shapes, all checked before any is assigned,
+    so that a bad list leaves every weight as it was."""
+    arrays = []
+    for v, w in zip(variables, values):
+        try:
+            arr = np.asarray(w)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"weights: {what} '{v.path}' expected a numeric array, received "
+                            f"{type(w).__name__} ({e})") from None
+        if arr.dtype == object or arr.dtype.kind not in "biuf":
+            raise TypeError(f"weights: {what} '{v.path}' expected a numeric array, received "
+                            f"dtype {arr.dtype}")
+        if arr.shape != v.shape:
+            raise ValueError(f"weights: {what} '{v.path}' expected shape {v.shape}, "
+                             f"received {arr.shape}")
+        arrays.append(arr)
+    return arrays
+
+
 def _shape_tuple(shape, name):
     """A shape as a tuple of ints/None, or a TypeError naming the argument."""
-    if isinstance(shape, (int, np.integer)):
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
         return (int(shape),)
+    if isinstance(shape, (str, bytes)):
+        raise TypeError(f"{name}: expected a tuple of ints, received {shape!r}")
     try:
-        out = tuple(None if d is None else int(d) for d in shape)
+        dims = list(shape)
     except TypeError:
         raise TypeError(f"{name}: expected a tuple of ints, received {shape!r}") from None
+    for d in dims:
+        if d is not None and (isinstance(d, bool) or not isinstance(d, (int, np.integer))):
+            raise TypeError(f"{name}: expected a tuple of ints (or None), received {shape!r}")
+    out = tuple(None if d is None else int(d) for d in dims)
     for d in out:
         if d is not None and d < 0:
             raise ValueError(f"{name}: expected non-negative dimensions, received {shape!r}")
@@ -107,7 +133,18 @@ class Layer:
         init = initializers.get(initializer)
         dtype = np.dtype(dtype or self.dtype).name
         name = name or "variable"
-        value = init(shape, dtype=dtype) if callable(init) else np.zeros(shape, dtype)
+        size = 1
+        for d in shape:
+            size *= d
+        nbytes = size * np.dtype(dtype).itemsize
+        if nbytes >= 2 ** 63:  # NumPy cannot even describe such an array
+            raise ValueError(f"shape: layer '{self.name}' weight '{name}' of shape {shape} "
+                             f"would take {nbytes} bytes; it cannot be allocated")
+        try:
+            value = init(shape, dtype=dtype) if callable(init) else np.zeros(shape, dtype)
+        except MemoryError:
+            raise MemoryError(f"shape: layer '{self.name}' weight '{name}' of shape {shape} "
+                              f"({nbytes / 2 ** 30:.1f} GiB) does not fit in memory") from None
         var = Variable(value, dtype=dtype, trainable=trainable and self._trainable, name=name,
                        path=f"{self.name}/{name}",
                        constraint=constraints.get(constraint) if constraint else None)
@@ -164,13 +201,9 @@ class Layer:
         if len(weights) != len(self._weights):
             raise ValueError(f"weights: layer '{self.name}' expected a list of "
                              f"{len(self._weights)} arrays, received {len(weights)}")
-        for v, w in zip(self._weights, weights):
-            arr = np.asarray(w)
-            if arr.shape != v.shape:
-                raise ValueError(f"weights: layer '{self.name}' weight '{v.name}' expected "
-                                 f"shape {v.shape}, received {arr.shape}")
-        for v, w in zip(self._weights, weights):
-            v.assign(w)
+        arrays = checked_weight_values(self._weights, weights, f"layer '{self.name}' weight")
+        for v, arr in zip(self._weights, arrays):
+            v.assign(arr)
         self._weights_changed()
 
     def count_params(self):

@@ -467,8 +467,15 @@ class Reshape(Layer):
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
-        shape = _shape_tuple(target_shape, "target_shape") if not isinstance(
-            target_shape, (list, tuple)) or -1 not in target_shape else tuple(int(d) for d in target_shape)
+        if isinstance(target_shape, (list, tuple)) and -1 in target_shape:
+            if any(isinstance(d, bool) or not isinstance(d, (int, np.integer))
+                   for d in target_shape):
+                raise TypeError(f"target_shape: expected a tuple of ints, received "
+                                f"{target_shape!r}")
+            _shape_tuple([d for d in target_shape if d != -1], "target_shape")
+            shape = tuple(int(d) for d in target_shape)
+        else:
+            shape = _shape_tuple(target_shape, "target_shape")
         if sum(1 for d in shape if d == -1) > 1:
             raise ValueError(f"target_shape: at most one dimension may be -1, received {target_shape}")
         self.target_shape = shape

@@ -3,6 +3,8 @@
 Every function returns per-sample losses; every class adds ``reduction`` and
 ``sample_weight`` through Loss.__call__ and trains through one fused C call.
 """
+import numbers
+
 from fastnn.losses.builtin import KernelLoss, _check_axis
 
 __all__ = [
@@ -111,6 +113,12 @@ class _Crossentropy(KernelLoss):
         if not isinstance(from_logits, (bool, int)):
             raise TypeError(f"from_logits: expected a bool, received {type(from_logits).__name__}")
         self.from_logits = bool(from_logits)
+        if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real):
+            raise TypeError(f"label_smoothing: expected a number in [0, 1], received "
+                            f"{label_smoothing!r}")
+        if not 0 <= label_smoothing <= 1:  # (NaN fails too)
+            raise ValueError(f"label_smoothing: expected a number in [0, 1], received "
+                             f"{label_smoothing!r}")
         self.label_smoothing = label_smoothing
         self.axis = _check_axis(axis)
 

@@ -5,7 +5,7 @@ import numpy as np
 
 from fastnn import backend
 from fastnn.engine import training
-from fastnn.layers.base import Layer
+from fastnn.layers.base import Layer, checked_weight_values
 from fastnn.layers.core import InputLayer
 from fastnn.models.summary import shape_str
 
@@ -211,12 +211,9 @@ class Sequential(Layer):
         if len(weights) != len(own):
             raise ValueError(f"weights: model '{self.name}' expected a list of {len(own)} "
                              f"arrays, received {len(weights)}")
-        for v, w in zip(own, weights):
-            if np.shape(w) != v.shape:
-                raise ValueError(f"weights: weight '{v.path}' expected shape {v.shape}, "
-                                 f"received {np.shape(w)}")
-        for v, w in zip(own, weights):
-            v.assign(w)
+        arrays = checked_weight_values(own, weights, f"model '{self.name}' weight")
+        for v, arr in zip(own, arrays):
+            v.assign(arr)
 
     def count_params(self):
         if not self.built:
@@ -240,16 +237,31 @@ class Sequential(Layer):
             weighted_metrics: metrics that take sample weights into account. Defaults to
                 None.
         """
-        from fastnn import losses, optimizers
+        from fastnn import losses, metrics as metrics_mod, optimizers
 
-        self.optimizer = optimizers.get(optimizer)
+        # Everything is resolved and checked before anything is assigned: a compile() that
+        # fails leaves the model as it was (its optimizer and that optimizer's state too).
+        opt = optimizers.get(optimizer)
         if loss is None:
             raise ValueError("loss: compile() needs a loss to train with, received None")
+        loss_obj = losses.get(loss)
+        loss_weight = _loss_weight(loss_weights)
+        metric_specs = _metric_list(metrics, "metrics")
+        weighted_specs = _metric_list(weighted_metrics, "weighted_metrics")
+        for specs, name in ((metric_specs, "metrics"), (weighted_specs, "weighted_metrics")):
+            for spec in specs:
+                try:
+                    metrics_mod.resolve(spec, loss_obj)  # unknown names fail here, not in fit
+                except (TypeError, ValueError) as e:
+                    raise (TypeError if isinstance(e, TypeError) else ValueError)(
+                        f"{name}: {e}") from None
+        _check_compile_flags(run_eagerly, steps_per_execution, jit_compile, auto_scale_loss)
+        self.optimizer = opt
         self.loss = loss
-        self._loss = losses.get(loss)
-        self._loss_weight = _loss_weight(loss_weights)
-        self._metric_specs = _metric_list(metrics, "metrics")
-        self._weighted_metric_specs = _metric_list(weighted_metrics, "weighted_metrics")
+        self._loss = loss_obj
+        self._loss_weight = loss_weight
+        self._metric_specs = metric_specs
+        self._weighted_metric_specs = weighted_specs
         self._metric_objs = None
         self._compiled = True
 
@@ -304,12 +316,15 @@ class Sequential(Layer):
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False, **kwargs):
         """Loss (and metrics) on the given data, as Keras returns them."""
+        _keras2_kwargs(kwargs, "evaluate")
         return training.evaluate(self, x, y, batch_size, verbose, sample_weight, steps,
                                  callbacks, return_dict)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None,
                 **kwargs):
         """The model's outputs for the inputs x, as one NumPy array."""
+        if kwargs:
+            _keras2_kwargs(kwargs, "predict")
         return training.predict(self, x, batch_size, verbose, steps, callbacks)
 
     def __call__(self, inputs, training=False):
@@ -352,6 +367,7 @@ class Sequential(Layer):
         data = data_adapter.make_data(x, y, sample_weight, len(np.asarray(x)) or 1, dtype,
                                       self._loss, self._input_names(), class_weight=class_weight)
         self._build_from_data(data)
+        training._check_before_training(self, data, None, False)
         plan = getattr(self, "_batch_plan", None)
         if plan is None or plan.layers is not self._layers or plan.model.optimizer is not self.optimizer:
             plan = self._batch_plan = TrainPlan(self)
@@ -437,6 +453,38 @@ def _result(logs, return_dict):
         return logs
     values = [logs["loss"]] + [v for k, v in logs.items() if k != "loss"]
     return values[0] if len(values) == 1 else values
+
+
+def _keras2_kwargs(kwargs, what):
+    """Keras 2's Sequence options, accepted (and checked) by evaluate and predict; any
+    other keyword is an error, as in Keras 3."""
+    from fastnn.engine import checks
+
+    unknown = sorted(set(kwargs) - {"max_queue_size", "workers", "use_multiprocessing"})
+    if unknown:
+        raise TypeError(f"{unknown[0]}: unexpected keyword argument for {what}()")
+    checks.check_fit_options(kwargs.get("max_queue_size", 10), kwargs.get("workers", 1),
+                             kwargs.get("use_multiprocessing", False))
+
+
+def _check_compile_flags(run_eagerly, steps_per_execution, jit_compile, auto_scale_loss):
+    """Keras's compile() options that fastnn accepts and does not need: checked, not used."""
+    if run_eagerly is not None and not isinstance(run_eagerly, (bool, np.bool_)):
+        raise TypeError(f"run_eagerly: expected a bool, received {run_eagerly!r}")
+    if steps_per_execution is None:
+        steps_per_execution = 1  # Keras 2's default
+    if isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution,
+                                                               numbers.Integral):
+        raise TypeError(f"steps_per_execution: expected a positive int, received "
+                        f"{steps_per_execution!r}")
+    if steps_per_execution < 1:
+        raise ValueError(f"steps_per_execution: expected a positive int, received "
+                         f"{steps_per_execution}")
+    if not (jit_compile is None or isinstance(jit_compile, (bool, np.bool_)) or
+            (isinstance(jit_compile, str) and jit_compile == "auto")):
+        raise TypeError(f"jit_compile: expected True, False or 'auto', received {jit_compile!r}")
+    if not isinstance(auto_scale_loss, (bool, np.bool_)):
+        raise TypeError(f"auto_scale_loss: expected a bool, received {auto_scale_loss!r}")
 
 
 def _loss_weight(loss_weights):
