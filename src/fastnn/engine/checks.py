@@ -28,6 +28,13 @@ def check_labels(y, loss, output_shape, name="y"):
     """
     if y is None or not is_sparse_loss(loss) or not output_shape or y.size == 0:
         return
+    want = tuple(output_shape[1:-1])  # labels: the output's shape without the class axis
+    if y.ndim - 1 != len(want) or any(d is not None and d != g
+                                      for d, g in zip(want, y.shape[1:])):
+        raise ValueError(f"{name}: sparse categorical labels for outputs of shape "
+                         f"{tuple(output_shape)} need shape (samples,"
+                         f"{''.join(f' {d},' for d in want)[:-1] if want else ''}) "
+                         f"(one class index per prediction), received shape {y.shape}")
     classes = output_shape[-1]
     if classes is None:
         return

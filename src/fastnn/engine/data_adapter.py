@@ -32,6 +32,13 @@ def _numeric(x, name):
     return arr
 
 
+def as_array(x, dtype, name="x"):
+    """x (numbers, any shape, empty too) as a C-contiguous array of dtype: model(x)."""
+    if x is None:
+        raise ValueError(f"{name}: expected input data, received None")
+    return np.ascontiguousarray(_numeric(x, name), dtype=dtype)
+
+
 def as_input(x, dtype, name="x", input_names=(), lazy=False):
     """x as a C-contiguous array of dtype (dicts keyed by the input's name are unwrapped).
 

@@ -261,8 +261,16 @@ class Layer:
         return None
 
     def _forward(self, x, ws, training, fuse=False):
-        y = self.call(x, training=training)
-        return np.ascontiguousarray(y, dtype=self.dtype)
+        y = np.ascontiguousarray(self.call(x, training=training), dtype=self.dtype)
+        want = self.output_shape
+        if want is not None and (y.ndim != len(want) or any(
+                d is not None and d != g for d, g in zip(want[1:], y.shape[1:]))):
+            # the layers after this one were built for the shape compute_output_shape gave
+            raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) returned shape "
+                             f"{y.shape} from call(), but its compute_output_shape gives "
+                             f"{tuple(want)}, for which the next layers were built; "
+                             f"implement compute_output_shape to match call")
+        return y
 
     def _backward(self, dy, ws, need_dx):
         out = self.backward(dy)

@@ -439,7 +439,8 @@ class Flatten(Layer):
 
     def _forward(self, x, ws, training, fuse=False):
         ws.in_shape = x.shape
-        return x.reshape(x.shape[0], -1) if x.ndim != 2 else x
+        # the width spelled out: reshape(0, -1) is ambiguous for an empty batch
+        return x.reshape(x.shape[0], _features(x.shape)) if x.ndim != 2 else x
 
     def _backward(self, dy, ws, need_dx):
         return dy.reshape(ws.in_shape) if need_dx else None
@@ -449,12 +450,20 @@ class Flatten(Layer):
 
     def call(self, inputs, training=False):
         x = np.asarray(inputs, dtype=self.dtype)
-        return x.reshape(x.shape[0], -1).copy()
+        return x.reshape(x.shape[0], _features(x.shape)).copy()
 
     def get_config(self):
         config = super().get_config()
         config["data_format"] = self.data_format
         return config
+
+
+def _features(shape):
+    """Values per sample: the product of the non-batch dimensions."""
+    n = 1
+    for d in shape[1:]:
+        n *= d
+    return n
 
 
 class Reshape(Layer):
@@ -549,6 +558,10 @@ class InputLayer(Layer):
             batch_size = batch_shape[0]
         else:
             self.input_spec_shape = _shape_tuple(shape, "shape")
+        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(
+                batch_size, (int, np.integer)) or batch_size < 1):
+            raise ValueError(f"batch_size: Input expected None or a positive int, received "
+                             f"{batch_size!r}")
         self.batch_size = batch_size
 
     def get_config(self):

@@ -334,7 +334,8 @@ class Sequential(Layer):
                 out = plan.call(inputs)
                 if out is not None:
                     return out
-        x = np.ascontiguousarray(inputs, dtype=self._dtype())
+        from fastnn.engine.data_adapter import as_array
+        x = as_array(inputs, self._dtype(), "x")
         if not self.built:
             self.build((None,) + x.shape[1:])
         else:
