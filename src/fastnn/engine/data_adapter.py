@@ -36,7 +36,7 @@ def as_array(x, dtype, name="x"):
     """x (numbers, any shape, empty too) as a C-contiguous array of dtype: model(x)."""
     if x is None:
         raise ValueError(f"{name}: expected input data, received None")
-    return np.ascontiguousarray(_numeric(x, name), dtype=dtype)
+    return _aligned(np.ascontiguousarray(_numeric(x, name), dtype=dtype))
 
 
 def as_input(x, dtype, name="x", input_names=(), lazy=False):
@@ -66,10 +66,15 @@ def as_input(x, dtype, name="x", input_names=(), lazy=False):
     if arr.shape[0] == 0:
         raise ValueError(f"{name}: expected at least one sample, received an empty array of "
                          f"shape {arr.shape}")
-    if lazy and arr.flags.c_contiguous and arr.dtype.kind in "biuf":
+    if lazy and arr.flags.c_contiguous and arr.flags.aligned and arr.dtype.kind in "biuf":
         return arr
-    out = np.ascontiguousarray(arr, dtype=dtype)
-    return out
+    return _aligned(np.ascontiguousarray(arr, dtype=dtype))
+
+
+def _aligned(a):
+    """a itself, or an aligned copy: the kernels read whole elements at their natural
+    alignment, and np.frombuffer at an odd offset (or a memmap) gives arrays that are not."""
+    return a if a.flags.aligned else a.copy()
 
 
 def as_target(y, loss, dtype, name="y"):

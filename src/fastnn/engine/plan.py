@@ -89,7 +89,7 @@ class InferencePlan:
         chain takes as it is (a C-contiguous array of the model's dtype and input shape)."""
         chain = self.chain()
         if (chain is None or x.dtype != chain.dtype or x.shape[1:] != self._in_shape
-                or not x.flags.c_contiguous):
+                or not x.flags.c_contiguous or not x.flags.aligned):
             return None
         m = x.shape[0]
         y = chain(x if x.ndim == 2 else x.reshape(m, chain.in_width))

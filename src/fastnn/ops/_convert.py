@@ -11,7 +11,7 @@ def as_float(x, name, dtype=None):
     A float64 NumPy array stays float64; anything else (ints, lists, float16) becomes
     float32, Keras's floatx. dtype forces the result's dtype. 0-d inputs stay 0-d.
     """
-    if type(x) is np.ndarray and x.flags.c_contiguous and (
+    if type(x) is np.ndarray and x.flags.c_contiguous and x.flags.aligned and (
             x.dtype == dtype if dtype is not None else (x.dtype == _F32 or x.dtype == _F64)):
         return x  # already what the kernels take: no conversion, no copy
     if x is None:
@@ -26,7 +26,8 @@ def as_float(x, name, dtype=None):
     if dtype is None:
         keep64 = isinstance(x, (np.ndarray, np.generic)) and arr.dtype == _F64
         dtype = _F64 if keep64 else _F32
-    return np.asarray(arr, dtype=dtype, order="C")
+    out = np.asarray(arr, dtype=dtype, order="C")
+    return out if out.flags.aligned else out.copy()  # (np.frombuffer at an odd offset)
 
 
 def check_out(out, shape, dtype, name="out"):
@@ -41,4 +42,7 @@ def check_out(out, shape, dtype, name="out"):
         raise ValueError(f"{name}: expected a writable array, received a read-only one")
     if not out.flags.c_contiguous:
         raise ValueError(f"{name}: expected a C-contiguous array")
+    if not out.flags.aligned:
+        raise ValueError(f"{name}: expected an aligned array (an output view at an odd "
+                         f"byte offset cannot be written by the kernels)")
     return out
