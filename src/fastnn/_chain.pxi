@@ -23,6 +23,9 @@ cdef extern from "fastnn.h" nogil:
                               size_t m, double *out)
 
 
+cdef dict _CHAIN_STEP_LEN = {"dense": 5, "act": 3, "softmax": 2, "log_softmax": 2}
+
+
 cdef class InferenceChain:
     """A fixed sequence of steps over (rows x width) matrices, run by one C call.
 
@@ -50,6 +53,19 @@ cdef class InferenceChain:
         self._f32 = self.dtype == np.float32
         if not isinstance(steps, list) or not steps:
             raise ValueError("steps: expected a non-empty list of steps")
+        # Each step's length is checked before it is indexed: this module is compiled
+        # with boundscheck=False, so step[4] of a shorter tuple would read past its end.
+        for i, step in enumerate(steps):
+            if not isinstance(step, tuple) or not step:
+                raise TypeError(f"steps[{i}]: expected a non-empty tuple, received {step!r}")
+            if step[0] not in _CHAIN_STEP_LEN:
+                raise ValueError(f"steps[{i}]: unknown step {step[0]!r}")
+            if len(step) != _CHAIN_STEP_LEN[step[0]]:
+                raise ValueError(f"steps[{i}]: a {step[0]!r} step is a tuple of "
+                                 f"{_CHAIN_STEP_LEN[step[0]]} items, received {len(step)}")
+        free(self._steps)  # (a second __init__ on the same object)
+        self._steps = NULL
+        self._n = 0
         self._steps = <fnn_chain_step *>malloc(len(steps) * sizeof(fnn_chain_step))
         if self._steps == NULL:
             raise MemoryError()
@@ -102,9 +118,9 @@ cdef class InferenceChain:
             if width >= 0 and <Py_ssize_t>st.k != width:
                 raise ValueError(f"steps[{i}]: expected input width {width}, received {st.k}")
             width = st.n
-            self._n = i + 1
         self.in_width = self._steps[0].k
         self.out_width = width
+        self._n = len(steps)  # only a chain built in full can run
 
     def __dealloc__(self):
         free(self._steps)
