@@ -91,17 +91,20 @@ def matmul(x1, x2, out=None):
         raise ValueError(f"x2: expected {a.shape[-1]} rows to match x1's last dimension, "
                          f"received shape {x2.shape if hasattr(x2, 'shape') else b.shape}")
     m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
+    # (reshapes spell out every size: -1 is ambiguous when another dimension is 0)
     if b.ndim == 2:
         # (..., m, k) @ (k, n): one GEMM over all leading rows.
         lead = a.shape[:-2]
+        rows = int(np.prod(lead, dtype=np.int64)) * m
         res = np.empty(lead + (m, n), dt)
-        _core.gemm(a.reshape(-1, k), b, res.reshape(-1, n))
+        _core.gemm(a.reshape(rows, k), b, res.reshape(rows, n))
     else:
         lead = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-        aa = np.ascontiguousarray(np.broadcast_to(a, lead + (m, k))).reshape(-1, m, k)
-        bb = np.ascontiguousarray(np.broadcast_to(b, lead + (k, n))).reshape(-1, k, n)
+        batch = int(np.prod(lead, dtype=np.int64))
+        aa = np.ascontiguousarray(np.broadcast_to(a, lead + (m, k))).reshape(batch, m, k)
+        bb = np.ascontiguousarray(np.broadcast_to(b, lead + (k, n))).reshape(batch, k, n)
         res = np.empty(lead + (m, n), dt)
-        flat = res.reshape(-1, m, n)
+        flat = res.reshape(batch, m, n)
         for i in range(flat.shape[0]):  # one GEMM per matrix of the batch
             _core.gemm(aa[i], bb[i], flat[i])
     if va:
@@ -159,11 +162,12 @@ def dense(x, w, b=None, activation=None, out=None, return_pre_activation=False,
         x2 = x
     else:
         shape = x.shape[:-1] + (n,)
-        x2 = x.reshape(-1, w.shape[0])
+        rows = int(np.prod(x.shape[:-1], dtype=np.int64))
+        x2 = x.reshape(rows, w.shape[0])
     if out is None:
         y = np.empty(shape, dt)
     elif (type(out) is np.ndarray and out.shape == shape and out.dtype == dt
-          and out.flags.c_contiguous and out.flags.writeable):
+          and out.flags.c_contiguous and out.flags.aligned and out.flags.writeable):
         y = out
     else:
         y = _check_out(out, shape, dt)
@@ -171,8 +175,8 @@ def dense(x, w, b=None, activation=None, out=None, return_pre_activation=False,
     if x.ndim == 2:
         _core.dense_forward(x2, w, b, spec, y, z, w_packed)
     else:
-        _core.dense_forward(x2, w, b, spec, y.reshape(-1, n),
-                            None if z is None else z.reshape(-1, n), w_packed)
+        _core.dense_forward(x2, w, b, spec, y.reshape(rows, n),
+                            None if z is None else z.reshape(rows, n), w_packed)
     return (y, z) if return_pre_activation else y
 
 
