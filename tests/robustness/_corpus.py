@@ -1476,6 +1476,28 @@ def evaluate_x_dict_of_strings(c):
                      verbose=0)
 
 
+@case(None, keeps_weights=False)
+def predict_evaluate_fit_unaligned_input(c):
+    # np.frombuffer at an odd offset: C-contiguous but not aligned for float32
+    buf = bytearray(c.x.nbytes + 1)
+    x = np.frombuffer(buf, "float32", count=c.x.size, offset=1).reshape(c.x.shape)
+    x[...] = c.x
+    want = c.model.predict(c.x, verbose=0)
+    same_p = all(np.array_equal(f(), want) for f in (
+        lambda: c.model.predict(x, verbose=0), lambda: c.model(x),
+        lambda: c.model.predict_on_batch(x)))
+    ev = c.model.evaluate(x, c.y, verbose=0) == c.model.evaluate(c.x, c.y, verbose=0)
+    c.model.fit(x, c.y, verbose=0, shuffle=False)
+    return bool(same_p and ev and np.array_equal(ops.relu(x), np.maximum(c.x, 0)))
+
+
+@case(ValueError, "out")
+def ops_dense_unaligned_out(c):
+    buf = bytearray(2 * 3 * 4 + 1)
+    out = np.frombuffer(buf, "float32", count=6, offset=1).reshape(2, 3)
+    ops.dense(np.ones((2, 4), "float32"), np.ones((4, 3), "float32"), out=out)
+
+
 # ================================================================================= runner ===
 def run_case(cs, tmp):
     ctx = Ctx(tmp)
