@@ -3,11 +3,6 @@
 #include <string.h>
 #include "gemm/gemm.h"
 
-/* What reading one element of B is worth in flops, for the thread count: a core does
- * about 32 flops per cycle and takes about a cycle per element from a cache it shares. */
-#ifndef FNN_B_ELEM_FLOPS
-#define FNN_B_ELEM_FLOPS 8.0
-#endif
 /* B is read in place, unpacked, when op(A) has at most this many MC row blocks ... */
 #ifndef FNN_DIRECT_B_ROW_BLOCKS
 #define FNN_DIRECT_B_ROW_BLOCKS 2

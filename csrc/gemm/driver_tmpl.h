@@ -123,11 +123,11 @@ int FN(fnn_gemm_ex_)(const KERN_T *kern, int trans_a, int trans_b, size_t m, siz
   const size_t KC = (k + kblocks - 1) / kblocks;
   const size_t NC = kern->nc - kern->nc % NR;
   const size_t npanels = (n + NR - 1) / NR;
-  /* Work for the thread count: the flops, plus B's reads, which dominate when m is small
-   * (one row of X against a 784 x 128 kernel reads 400 KB for 200 kflop; split over two
-   * cores, each reads its half from its own cache). */
-  const int nt = fnn_threads_for(2.0 * (double)m * (double)n * (double)k +
-                                 FNN_B_ELEM_FLOPS * (double)n * (double)k);
+  /* The flops alone decide the thread count. (Counting B's reads too put one-row products
+   * such as a single-sample 784 x 128 layer on two threads: about 2 us faster on an idle
+   * 2-core VM, no faster on a 16-core Xeon, and 180 us instead of 10 us median when other
+   * processes kept the cores busy. bench/RESULTS.md.) */
+  const int nt = fnn_threads_for(2.0 * (double)m * (double)n * (double)k);
 
   /* B's panels: packed (given, or packed here), or read in place. A row-major B is read in
    * place when few row blocks reuse it (packing would cost about as much as the product) or
