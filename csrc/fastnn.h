@@ -26,6 +26,8 @@ extern "C" {
 /* ---- threads (threads.c) ----------------------------------------------------------- */
 void fnn_set_num_threads(int n);   /* n < 1 restores the default (OMP_NUM_THREADS or cores) */
 int fnn_get_num_threads(void);
+/* At most n threads for kernels called from this thread (n < 1: no cap). */
+void fnn_set_thread_cap(int n);
 int fnn_openmp_enabled(void);
 /* Threads for a kernel of `flops` floating-point operations: 1 below the point where a
  * fork/join costs more than it saves, else fnn_get_num_threads() (see threads.c for why

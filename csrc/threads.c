@@ -38,16 +38,24 @@ int fnn_forked_serial(void) { return __atomic_load_n(&g_forked_serial, __ATOMIC_
 
 void fnn_set_num_threads(int n) { __atomic_store_n(&g_num_threads, n > 0 ? n : 0, __ATOMIC_RELAXED); }
 
+/* A cap on the thread count for the calling thread only (0: none). fit's thread tuner
+ * sets it around a training step; other threads' kernels are not affected. */
+static _Thread_local int t_cap = 0;
+
+void fnn_set_thread_cap(int n) { t_cap = n > 0 ? n : 0; }
+
 int fnn_get_num_threads(void) {
   if (__atomic_load_n(&g_forked_serial, __ATOMIC_RELAXED)) return 1;
   int n = __atomic_load_n(&g_num_threads, __ATOMIC_RELAXED);
-  if (n > 0) return n;
+  if (n <= 0) {
 #ifdef FASTNN_HAVE_OPENMP
-  n = omp_get_max_threads();
-  return n > 0 ? n : 1;
+    n = omp_get_max_threads();
+    if (n <= 0) n = 1;
 #else
-  return 1;
+    n = 1;
 #endif
+  }
+  return t_cap > 0 && t_cap < n ? t_cap : n;
 }
 
 int fnn_openmp_enabled(void) {

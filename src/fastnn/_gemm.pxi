@@ -37,6 +37,11 @@ def set_num_threads(n):
     fnn_set_num_threads(<int>min(int(n), 4096))
 
 
+def set_thread_cap(int n):
+    """At most n threads for kernels called from the calling thread (n < 1: no cap)."""
+    fnn_set_thread_cap(n)
+
+
 def reset_num_threads():
     """Go back to the default thread count (OMP_NUM_THREADS, else the number of cores)."""
     fnn_set_num_threads(0)

@@ -8,6 +8,7 @@ from fastnn.callbacks.base import CallbackList
 from fastnn.callbacks.progbar import is_interactive
 from fastnn.engine import checks, data_adapter
 from fastnn.engine.plan import InferencePlan, TrainPlan
+from fastnn.engine.tuner import ThreadTuner
 
 __all__ = ["fit", "evaluate", "predict"]
 
@@ -133,6 +134,7 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     model._build_from_data(data)
     _check_before_training(model, data, val, validation_data is not None)
     plan = TrainPlan(model)
+    tuner = ThreadTuner()
     metrics = model._compiled_metrics(data)
     tracker = _Tracker(metrics)
     steps = len(data) or None
@@ -155,7 +157,7 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
         for step, (xb, yb, wb) in enumerate(data.epoch(rng if shuffle else None)):
             if wants_begin:
                 cbs.on_train_batch_begin(step)
-            loss, out = plan.step(xb, yb, wb)
+            loss, out = tuner.step(plan, xb, yb, wb)
             if metrics:
                 tracker.update(loss, len(xb), yb, plan.predictions(out), wb)
             else:  # the loss alone: no call
