@@ -20,12 +20,42 @@ Writing your own layer::
             # input gradient, then one gradient per trainable weight, in order
             return grad * self.s.value, [np.sum(grad * self.x, axis=0)]
 """
+import contextlib
+import contextvars
+
 import numpy as np
 
 from fastnn import backend, constraints, initializers, regularizers
 from fastnn.variables import Variable
 
 __all__ = ["Layer"]
+
+
+# While a model file is loaded: [bytes left, the file's name]. Weights are allocated (and
+# initialized) when a config builds its layers, before the file's weights are read; a
+# damaged or hostile config declaring Dense(10**9) must not make the loader allocate
+# gigabytes that no file of that size could fill.
+_ALLOCATION_LIMIT = contextvars.ContextVar("fastnn_allocation_limit", default=None)
+
+# Weights may take this many times the bytes of the file that holds them (HDF5 stores them
+# uncompressed in Keras's files; float16 weights become float32), plus a fixed margin.
+_LIMIT_FACTOR = 4
+_LIMIT_MARGIN = 64 << 20
+
+
+@contextlib.contextmanager
+def allocation_limit(file_bytes, source):
+    """Limit the weights layers may create inside the block to what a file can hold.
+
+    Args:
+        file_bytes: the size of the data the weights will be read from. Default required.
+        source: the file's name, for the error. Default required.
+    """
+    token = _ALLOCATION_LIMIT.set([_LIMIT_FACTOR * int(file_bytes) + _LIMIT_MARGIN, source])
+    try:
+        yield
+    finally:
+        _ALLOCATION_LIMIT.reset(token)
 
 
 def checked_weight_values(variables, values, what):
@@ -140,6 +170,14 @@ class Layer:
         if nbytes >= 2 ** 63:  # NumPy cannot even describe such an array
             raise ValueError(f"shape: layer '{self.name}' weight '{name}' of shape {shape} "
                              f"would take {nbytes} bytes; it cannot be allocated")
+        limit = _ALLOCATION_LIMIT.get()
+        if limit is not None:
+            if nbytes > limit[0]:
+                raise ValueError(f"{limit[1]}: layer '{self.name}' declares a weight '{name}' "
+                                 f"of shape {shape} ({nbytes} bytes), more than the file can "
+                                 f"hold; its config does not match its weights (damaged "
+                                 f"file?)")
+            limit[0] -= nbytes
         try:
             value = init(shape, dtype=dtype) if callable(init) else np.zeros(shape, dtype)
         except MemoryError:

@@ -2,6 +2,9 @@
 import io
 import os
 
+import numpy as np
+
+from fastnn.layers.base import allocation_limit
 from fastnn.saving import keras_file, legacy_h5, serialization, weights_h5
 from fastnn.saving.atomic import atomic_write
 
@@ -74,6 +77,16 @@ def save_model(model, filepath, overwrite=True, zipped=None, include_optimizer=T
                          f"recommended) or '.h5' (legacy HDF5), received {path!r}")
 
 
+def _size(source):
+    """The size in bytes of a path or a seekable file object."""
+    if hasattr(source, "seek"):
+        pos = source.tell()
+        end = source.seek(0, io.SEEK_END)
+        source.seek(pos)
+        return end
+    return os.path.getsize(source)
+
+
 def _sniff(source):
     """'zip', 'hdf5' or None from a file's first bytes (source: path or file object)."""
     if hasattr(source, "read"):
@@ -141,7 +154,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     if kind == "zip":
         return keras_file.load_keras(source, custom_objects, compile, safe_mode, name=name)
     if kind == "hdf5":
-        with weights_h5.open_h5(source, name) as h5:
+        with weights_h5.open_h5(source, name) as h5, weights_h5.hdf5_errors(name), \
+                allocation_limit(_size(source), name):
             if "model_config" not in h5.attrs:
                 raise ValueError(f"{name}: this HDF5 file holds no model config (a weights "
                                  f"file?); build the model and call model.load_weights")
@@ -205,19 +219,28 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs):
         model.build((None,) + tuple(shape))
     source, name = _source(filepath)
     kind = _sniff(source)
-    if kind == "zip":
-        keras_file.load_keras_weights(model, source, skip_mismatch, name=name)
-        return
-    if kind != "hdf5":
+    if kind not in ("zip", "hdf5"):
         raise ValueError(f"{name}: not a weights file: expected HDF5 (.weights.h5 or .h5) "
                          f"or a .keras zip archive")
-    with weights_h5.open_h5(source, name) as h5:
-        if legacy_h5.is_legacy_h5(h5):
-            group = h5["model_weights"] if "model_weights" in h5 else h5
-            legacy_h5.load_legacy_weights(group, model, skip_mismatch, source=name)
-        else:
-            weights_h5.read_model_weights(h5, model, skip_mismatch, source=name)
-            weights_h5.load_optimizer_state(model, h5, source=name)
+    # The weights are read and checked before any is assigned, but the optimizer state
+    # comes after them: if it fails, the weights go back to what they were.
+    before = [v.value.copy() for v in model.weights]
+    try:
+        if kind == "zip":
+            keras_file.load_keras_weights(model, source, skip_mismatch, name=name)
+            return
+        with weights_h5.open_h5(source, name) as h5, weights_h5.hdf5_errors(name):
+            if legacy_h5.is_legacy_h5(h5):
+                group = h5["model_weights"] if "model_weights" in h5 else h5
+                legacy_h5.load_legacy_weights(group, model, skip_mismatch, source=name)
+            else:
+                weights_h5.read_model_weights(h5, model, skip_mismatch, source=name)
+                weights_h5.load_optimizer_state(model, h5, source=name)
+    except BaseException:
+        for v, value in zip(model.weights, before):
+            if not np.array_equal(v.value, value, equal_nan=True):
+                v.assign(value)
+        raise
 
 
 def model_from_json(json_string, custom_objects=None):

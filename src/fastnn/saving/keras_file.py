@@ -9,6 +9,7 @@ import io
 import zipfile
 import zlib
 
+from fastnn.layers.base import allocation_limit
 from fastnn.saving import serialization, weights_h5
 from fastnn.saving.atomic import atomic_write
 
@@ -123,9 +124,12 @@ def load_keras(source, custom_objects=None, compile=True, safe_mode=True, name=N
             raise ValueError(f"{name}: the weights are stored as model.weights.npz; fastnn "
                              f"reads the default HDF5 weights (model.weights.h5) only")
         data = _read_member(zf, WEIGHTS, name)
-    model = serialization.model_from_config(config, custom_objects=custom_objects,
-                                            compile=compile, safe_mode=safe_mode)
-    with weights_h5.open_h5(io.BytesIO(data), f"{name}: {WEIGHTS}") as h5:
+    # a config cannot declare weights far larger than the file holds (see allocation_limit)
+    with allocation_limit(len(data), name):
+        model = serialization.model_from_config(config, custom_objects=custom_objects,
+                                                compile=compile, safe_mode=safe_mode)
+    with weights_h5.open_h5(io.BytesIO(data), f"{name}: {WEIGHTS}") as h5, \
+            weights_h5.hdf5_errors(f"{name}: {WEIGHTS}"):
         weights_h5.read_model_weights(h5, model, source=f"{name}: {WEIGHTS}")
         if compile:
             weights_h5.load_optimizer_state(model, h5, source=f"{name}: {WEIGHTS}")
@@ -137,7 +141,8 @@ def load_keras_weights(model, source, skip_mismatch=False, name=None):
     name = name or str(source)
     with _open_zip(source, name) as zf:
         data = _read_member(zf, WEIGHTS, name)
-    with weights_h5.open_h5(io.BytesIO(data), f"{name}: {WEIGHTS}") as h5:
+    with weights_h5.open_h5(io.BytesIO(data), f"{name}: {WEIGHTS}") as h5, \
+            weights_h5.hdf5_errors(f"{name}: {WEIGHTS}"):
         weights_h5.read_model_weights(h5, model, skip_mismatch=skip_mismatch,
                                       source=f"{name}: {WEIGHTS}")
         weights_h5.load_optimizer_state(model, h5, source=f"{name}: {WEIGHTS}")

@@ -29,7 +29,7 @@ _REGISTER_HINT = ("decorate it with @fastnn.saving.register_keras_serializable()
 
 
 def _hint(name):
-    short = name.split(">")[-1]
+    short = str(name).split(">")[-1]
     return _REGISTER_HINT.format(name=short, short=short)
 
 
@@ -63,9 +63,31 @@ def loads(text, what):
     if not isinstance(text, str):
         raise TypeError(f"{what}: expected JSON text, received {type(text).__name__}")
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as e:
         raise ValueError(f"{what}: malformed JSON ({e})") from None
+    except RecursionError:
+        raise ValueError(f"{what}: JSON nested too deeply to be a model config") from None
+    _check_depth(value, what)
+    return value
+
+
+# Keras's configs nest about ten levels (model, layer, initializer, its config...); the
+# readers walk them recursively, so a file must not be able to nest them a thousand deep.
+_MAX_DEPTH = 64
+
+
+def _check_depth(value, what):
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > _MAX_DEPTH:
+            raise ValueError(f"{what}: JSON nested more than {_MAX_DEPTH} levels deep; not a "
+                             f"model config")
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
 
 
 # ---- writing ---------------------------------------------------------------------------
@@ -362,9 +384,9 @@ def deserialize_layer(config, custom_objects=None, safe_mode=True):
         safe_mode: Refuse code stored in the config (always refused; this picks the
             message). Defaults to True.
     """
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"layer config: expected a dict with 'class_name' and 'config', "
-                         f"received {str(config)[:200]}")
+    if not isinstance(config, dict) or not isinstance(config.get("class_name"), str):
+        raise ValueError(f"layer config: expected a dict with 'class_name' (a str) and "
+                         f"'config', received {str(config)[:200]}")
     check_no_code(config, safe_mode, where=f"layer {config.get('class_name')!r}")
     inner = config.get("config", {})
     if not isinstance(inner, dict):
@@ -468,7 +490,8 @@ def _deserialize_identifier(value, module, what, custom_objects):
     except (TypeError, ValueError) as e:
         message = str(e)
         name = _unknown_name(message) or (value.get("registered_name") or
-                                          value.get("class_name"))
+                                          value.get("class_name")
+                                          if isinstance(value, dict) else repr(value)[:100])
         raise ValueError(f"compile config: could not rebuild the {what} {name!r}: {message}. "
                          f"If {name!r} is your own object, {_hint(str(name))}.") from e
 

@@ -12,13 +12,15 @@ A layer's key is NOT its name: it is the snake_case class name, made unique by c
 one of them). Within a layer the variables are numbered trainable ones first (in creation
 order), then the others. h5py is imported only when one of these functions runs.
 """
+import contextlib
 import warnings
 
 import numpy as np
 
 from fastnn._registry import to_snake_case
 
-__all__ = ["layer_keys", "write_model_weights", "read_model_weights", "open_h5"]
+__all__ = ["layer_keys", "write_model_weights", "read_model_weights", "open_h5",
+           "hdf5_errors"]
 
 
 def layer_keys(model):
@@ -77,9 +79,23 @@ def open_h5(source, what):
 
     try:
         return h5py.File(source, "r")
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, RuntimeError, KeyError, OverflowError) as e:
         raise ValueError(f"{what}: not a readable HDF5 file (truncated or corrupt?): {e}") \
             from None
+
+
+@contextlib.contextmanager
+def hdf5_errors(what):
+    """Turn the errors HDF5 raises for a damaged file into a ValueError naming it.
+
+    h5py reports corrupt B-trees, object headers and sizes as RuntimeError, KeyError,
+    OSError or OverflowError from any access (h5["x"], "x" in group, attrs.get...).
+    """
+    try:
+        yield
+    except (RuntimeError, KeyError, OSError, OverflowError) as e:
+        raise ValueError(f"{what}: the HDF5 data is damaged (truncated or corrupt file?): "
+                         f"{type(e).__name__}: {e}") from None
 
 
 def _vars_group(h5, path):
