@@ -36,3 +36,15 @@ def last_json(stdout):
         if line.startswith("{"):
             return json.loads(line)
     raise AssertionError(f"no JSON result in the output:\n{stdout[-4000:]}")
+
+
+def require(module):
+    """Import an optional test dependency: skipped where it is missing, but in CI
+    (.ci/run sets FASTNN_CI=1 and installs it) its absence fails the test."""
+    import importlib
+
+    import pytest
+
+    if os.environ.get("FASTNN_CI"):
+        return importlib.import_module(module)
+    return pytest.importorskip(module)
