@@ -3,7 +3,9 @@
 Arrays are converted once (to the model's dtype; integer labels for sparse losses), then
 served as views (in order) or gathered into reused buffers (shuffled): no per-batch
 conversion. Sequences (PyDataset) and generators yield batches that are converted as they
-come; a Sequence can be fetched ahead by worker threads or processes.
+come; a Sequence can be fetched ahead by worker threads or processes. Arrays on disk
+(fastnn.utils.HDF5Matrix) are never loaded whole: each batch is one contiguous read,
+converted as it arrives, and shuffling shuffles the order of the batches only.
 """
 import concurrent.futures
 import numbers
@@ -15,7 +17,59 @@ from fastnn import _core
 from fastnn.utils.data_utils import PyDataset
 
 __all__ = ["as_input", "as_target", "as_sample_weight", "ArrayData", "SequenceData",
-           "GeneratorData", "make_data", "split_validation"]
+           "GeneratorData", "make_data", "split_validation", "is_lazy", "LazyRows"]
+
+
+def is_lazy(a):
+    """Whether a is an array on disk read row by row (an HDF5Matrix or LazyRows)."""
+    return getattr(type(a), "_fastnn_lazy_rows", False) is True
+
+
+def _rows(a, lo, hi):
+    """Rows [lo, hi) of a: a view of an in-memory array, another lazy array on disk."""
+    return a._subset(lo, hi) if is_lazy(a) else a[lo:hi]
+
+
+class LazyRows:
+    """Rows of an array on disk (an HDF5Matrix) converted as they are read.
+
+    fit streams y and sample weights given as an HDF5Matrix through this: each batch is
+    converted with the same rules as a whole in-memory array (as_target,
+    as_sample_weight). shape and dtype are those of the converted rows.
+    """
+
+    _fastnn_lazy_rows = True
+
+    def __init__(self, rows, convert, shape, dtype):
+        self.rows, self.convert = rows, convert
+        self.shape, self.dtype = tuple(shape), np.dtype(dtype)
+
+    def __len__(self):
+        return self.shape[0]
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def __getitem__(self, key):
+        return self.convert(self.rows[key])
+
+    def _subset(self, lo, hi):
+        return LazyRows(_rows(self.rows, lo, hi), self.convert, (hi - lo,) + self.shape[1:],
+                        self.dtype)
+
+
+def _lazy_numeric(a, name):
+    """Check an on-disk array as _numeric checks an in-memory one, without reading it."""
+    dtype = np.dtype(a.dtype)
+    if dtype == object or dtype.kind not in "biuf":
+        raise TypeError(f"{name}: expected numeric data, received an array of dtype {dtype}")
+    if len(a.shape) == 0:
+        raise ValueError(f"{name}: expected an array with a batch axis, received a scalar")
+    if a.shape[0] == 0:
+        raise ValueError(f"{name}: expected at least one sample, received an empty array of "
+                         f"shape {tuple(a.shape)}")
+    return a
 
 
 def _numeric(x, name):
@@ -39,12 +93,14 @@ def as_array(x, dtype, name="x"):
     return _aligned(np.ascontiguousarray(_numeric(x, name), dtype=dtype))
 
 
-def as_input(x, dtype, name="x", input_names=(), lazy=False):
+def as_input(x, dtype, name="x", input_names=(), lazy=False, rows_ok=False):
     """x as a C-contiguous array of dtype (dicts keyed by the input's name are unwrapped).
 
     lazy: return a C-contiguous numeric array as it is, whatever its dtype; the caller
     (ArrayData) converts each batch instead, so that a float64 or uint8 training set is
     not copied whole into the model's dtype.
+    rows_ok: return an array on disk (HDF5Matrix) as it is, for ArrayData to read batch by
+    batch (lazy implies it); otherwise it is read whole.
     """
     if x is None:
         raise ValueError(f"{name}: expected input data, received None")
@@ -58,8 +114,13 @@ def as_input(x, dtype, name="x", input_names=(), lazy=False):
             raise ValueError(f"{name}: no model input is named {key!r}; the input is "
                              f"named {input_names[0]!r}")
         x = value
-    if isinstance(x, (list, tuple)) and len(x) == 1 and isinstance(x[0], np.ndarray):
+    if isinstance(x, (list, tuple)) and len(x) == 1 and (isinstance(x[0], np.ndarray)
+                                                         or is_lazy(x[0])):
         x = x[0]
+    if is_lazy(x):
+        if lazy or rows_ok:
+            return _lazy_numeric(x, name)
+        x = np.asarray(x)
     arr = _numeric(x, name)
     if arr.ndim == 0:
         raise ValueError(f"{name}: expected an array with a batch axis, received a scalar")
@@ -77,15 +138,33 @@ def _aligned(a):
     return a if a.flags.aligned else a.copy()
 
 
-def as_target(y, loss, dtype, name="y"):
-    """y as the loss wants it: int64 labels for sparse losses, else floats of dtype."""
+def _sparse_loss(loss):
+    return getattr(loss, "_sparse_labels", False) or type(loss).__name__ == \
+        "SparseCategoricalCrossentropy"
+
+
+def as_target(y, loss, dtype, name="y", rows_ok=False):
+    """y as the loss wants it: int64 labels for sparse losses, else floats of dtype.
+
+    rows_ok: an array on disk (HDF5Matrix) becomes LazyRows that convert each batch as
+    it is read; otherwise it is read whole.
+    """
+    if is_lazy(y):
+        if not rows_ok:
+            y = np.asarray(y)
+        else:
+            _lazy_numeric(y, name)
+            shape = tuple(y.shape)
+            if _sparse_loss(loss) and len(shape) == 2 and shape[1] == 1:
+                shape = shape[:1]
+            return LazyRows(y, lambda rows: as_target(rows, loss, dtype, name), shape,
+                            np.int64 if _sparse_loss(loss) else dtype)
     arr = _numeric(y, name)
     if arr.ndim == 0:
         raise ValueError(f"{name}: expected an array with a batch axis, received a scalar")
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         raise ValueError(f"{name}: contains NaN or inf; targets must be finite numbers")
-    if getattr(loss, "_sparse_labels", False) or type(loss).__name__ == \
-            "SparseCategoricalCrossentropy":
+    if _sparse_loss(loss):
         if arr.ndim == 2 and arr.shape[1] == 1:
             arr = arr[:, 0]
         if arr.dtype.kind == "f":
@@ -95,10 +174,22 @@ def as_target(y, loss, dtype, name="y"):
     return np.ascontiguousarray(arr, dtype=dtype)
 
 
-def as_sample_weight(sw, n, dtype, name="sample_weight"):
-    """A (n,) float array of per-sample weights, or None."""
+def as_sample_weight(sw, n, dtype, name="sample_weight", rows_ok=False):
+    """A (n,) float array of per-sample weights, or None (LazyRows for an array on disk
+    when rows_ok, as as_target)."""
     if sw is None:
         return None
+    if is_lazy(sw):
+        if not rows_ok:
+            sw = np.asarray(sw)
+        else:
+            _lazy_numeric(sw, name)
+            shape = tuple(sw.shape)
+            if shape not in ((n,), (n, 1)):
+                raise ValueError(f"{name}: expected shape ({n},) (one weight per sample), "
+                                 f"received {shape}")
+            return LazyRows(sw, lambda rows: as_sample_weight(rows, len(rows), dtype, name),
+                            (n,), dtype)
     arr = _numeric(sw, name)
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
@@ -118,6 +209,8 @@ def class_weights_to_sample_weights(y, class_weight, sw, dtype):
     if not isinstance(class_weight, dict):
         raise TypeError(f"class_weight: expected a dict {{class index: weight}}, received "
                         f"{type(class_weight).__name__}")
+    if is_lazy(y):  # labels on disk: read once (one number per sample) for the weights
+        y = y[:]
     if y.ndim >= 2 and y.shape[-1] > 1:
         classes = np.argmax(y.reshape(len(y), -1), axis=1)
     else:
@@ -158,8 +251,8 @@ def split_validation(x, y, sw, validation_split):
         raise ValueError(f"validation_split: {validation_split} of {n} samples leaves "
                          f"{split} for training and {n - split} for validation; both need at "
                          f"least one")
-    tr = (x[:split], None if y is None else y[:split], None if sw is None else sw[:split])
-    va = (x[split:], None if y is None else y[split:], None if sw is None else sw[split:])
+    tr = tuple(None if a is None else _rows(a, 0, split) for a in (x, y, sw))
+    va = tuple(None if a is None else _rows(a, split, n) for a in (x, y, sw))
     return tr, va
 
 
@@ -175,6 +268,11 @@ class ArrayData:
 
     dtype: the dtype of the x batches; when x has another dtype, each batch is converted
     into a reused buffer (the same values a whole-array conversion gives).
+
+    shuffle: False, True (a new permutation of the samples each epoch) or 'batch' (the
+    order of the batch_size blocks is shuffled, each batch keeps its rows). Arrays on disk
+    (x, y or sample weights given as an HDF5Matrix) are read one batch at a time, and
+    True means 'batch' for them, so that every batch is one contiguous read.
     """
 
     def __init__(self, x, y, sw, batch_size, shuffle=False, steps=None, dtype=None):
@@ -182,15 +280,18 @@ class ArrayData:
         self.n = len(x)
         self.batch_size = batch_size
         self.shuffle = shuffle
+        self.lazy = any(is_lazy(a) for a in (x, y, sw))
         full = (self.n + batch_size - 1) // batch_size
         self.steps = full if steps is None else int(steps)
-        self.dtype = x.dtype if dtype is None else np.dtype(dtype)
+        self.dtype = np.dtype(x.dtype if dtype is None else dtype)
         self._bufs = None
         self._xcast = None
+        # set by the engine for labels on disk: they are checked batch by batch as read
+        self.check_labels = None
 
     def cast(self, xb):
         """A batch of x in self.dtype (a reused buffer when x has another dtype)."""
-        if xb.dtype == self.dtype:
+        if xb.dtype == self.dtype and xb.flags.c_contiguous:
             return xb
         if self._xcast is None:
             bs = min(self.batch_size, self.n)
@@ -209,22 +310,31 @@ class ArrayData:
                                for a in (self.x, self.y, self.sw))
         return self._bufs
 
+    def _slice(self, i, j):
+        """Rows [i, j) of x, y and the weights: views, or one read each from disk."""
+        yb = None if self.y is None else self.y[i:j]
+        if yb is not None and self.check_labels is not None:
+            self.check_labels(yb)
+        return (self.cast(self.x[i:j]), yb, None if self.sw is None else self.sw[i:j])
+
     def epoch(self, rng=None):
         bs, n = self.batch_size, self.n
-        order = None
-        if self.shuffle and rng is not None:
-            if self.shuffle == "batch":
-                starts = np.arange(0, n, bs)
-                rng.shuffle(starts)
-                order = np.concatenate([np.arange(s, min(s + bs, n)) for s in starts])
-            else:
-                order = rng.permutation(n)
+        mode = self.shuffle if rng is not None else False
+        if mode and self.lazy:
+            mode = "batch"  # data on disk: one contiguous read per batch
+        if mode == "batch":  # the blocks [s, s + bs) in a shuffled order
+            starts = np.arange(0, n, bs)
+            rng.shuffle(starts)
+            for step in range(self.steps):
+                i = int(starts[step % len(starts)])
+                yield self._slice(i, min(i + bs, n))
+            return
+        order = rng.permutation(n) if mode else None
         for step in range(self.steps):
             i = (step * bs) % n
             j = min(i + bs, n)
             if order is None:
-                yield (self.cast(self.x[i:j]), None if self.y is None else self.y[i:j],
-                       None if self.sw is None else self.sw[i:j])
+                yield self._slice(i, j)
             else:
                 idx = order[i:j]
                 bx, by, bw = self._buffers()
@@ -366,16 +476,16 @@ def is_batched_source(x):
 def prepare_arrays(x, y, sw, dtype, loss, input_names, need_y=True, lazy=False):
     """x, y and sample weights as arrays, converted once and checked against each other
     (x left in its own dtype when lazy: see as_input)."""
-    xa = as_input(x, dtype, "x", input_names, lazy)
+    xa = as_input(x, dtype, "x", input_names, lazy, rows_ok=True)
     ya = None
     if y is not None:
-        ya = as_target(y, loss, dtype, "y")
+        ya = as_target(y, loss, dtype, "y", rows_ok=True)
         if len(ya) != len(xa):
             raise ValueError(f"y: expected {len(xa)} targets to match x's {len(xa)} samples, "
                              f"received {len(ya)}")
     elif need_y:
         raise ValueError("y: expected targets for the inputs x, received None")
-    return xa, ya, as_sample_weight(sw, len(xa), dtype)
+    return xa, ya, as_sample_weight(sw, len(xa), dtype, rows_ok=True)
 
 
 def make_data(x, y, sw, batch_size, dtype, loss, input_names, shuffle=False, steps=None,
@@ -395,4 +505,4 @@ def make_data(x, y, sw, batch_size, dtype, loss, input_names, shuffle=False, ste
     xa, ya, swa = prepare_arrays(x, y, sw, dtype, loss, input_names, need_y)
     if class_weight is not None and ya is not None:
         swa = class_weights_to_sample_weights(ya, class_weight, swa, dtype)
-    return ArrayData(xa, ya, swa, batch_size, shuffle, steps)
+    return ArrayData(xa, ya, swa, batch_size, shuffle, steps, dtype=dtype)

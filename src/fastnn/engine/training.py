@@ -188,17 +188,25 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
 def _check_before_training(model, data, val, named):
     """Everything that would otherwise fail after some batches had trained: class labels
     out of the model's range (anywhere in the arrays) and validation data of the wrong
-    shape (used only at the end of the first epoch)."""
-    checks.check_labels(getattr(data, "y", None), model._loss, model.output_shape)
-    if hasattr(data, "convert"):  # a stream: each batch is checked as it arrives
+    shape (used only at the end of the first epoch). Labels on disk (an HDF5Matrix) are
+    checked batch by batch as they are read, as a stream's are."""
+    y = getattr(data, "y", None)
+    if hasattr(data, "convert") or data_adapter.is_lazy(y):  # each batch checked on arrival
         data.check_labels = lambda y: checks.check_labels(y, model._loss, model.output_shape)
+    else:
+        checks.check_labels(y, model._loss, model.output_shape)
     if val is None:
         return
     try:
         vx = getattr(val, "x", None)
         if vx is not None:
             model._check_input_shape(vx.shape)
-        checks.check_labels(getattr(val, "y", None), model._loss, model.output_shape)
+        vy = getattr(val, "y", None)
+        if data_adapter.is_lazy(vy):
+            val.check_labels = lambda y: checks.check_labels(
+                y, model._loss, model.output_shape, "validation_data: y" if named else "y")
+        else:
+            checks.check_labels(vy, model._loss, model.output_shape)
     except ValueError as e:
         raise ValueError(f"validation_data: {e}" if named else str(e)) from None
     if hasattr(val, "convert"):
@@ -312,7 +320,7 @@ def _predict_arrays(plan, data, cbs):
     for i in range(0, total, rows):
         j = min(i + rows, total)
         chunk = x[i:j]
-        out = plan.forward(chunk if chunk.dtype == dtype else chunk.astype(dtype))
+        out = plan.forward(np.ascontiguousarray(chunk, dtype=dtype))
         if result is None:
             result = np.empty((total,) + out.shape[1:], out.dtype)
         result[i:j] = out

@@ -364,6 +364,9 @@ class Sequential(Layer):
         from fastnn.engine.plan import TrainPlan
 
         training._check_compiled(self, "train_on_batch")
+        # one batch: arrays on disk (HDF5Matrix) are read whole
+        x, y, sample_weight = (np.asarray(a) if data_adapter.is_lazy(a) else a
+                               for a in (x, y, sample_weight))
         dtype = self._dtype()
         data = data_adapter.make_data(x, y, sample_weight, len(np.asarray(x)) or 1, dtype,
                                       self._loss, self._input_names(), class_weight=class_weight)

@@ -19,8 +19,31 @@ def shape_str(shape):
         ("," if len(shape) == 1 else "") + ")"
 
 
+def _check_args(line_length, positions, print_fn):
+    import numbers
+    if line_length is not None and (isinstance(line_length, bool) or
+                                    not isinstance(line_length, numbers.Integral)):
+        raise TypeError(f"line_length: expected an int or None, received {line_length!r}")
+    if line_length is not None and line_length < 20:
+        raise ValueError(f"line_length: expected an int >= 20 (the table needs room), "
+                         f"received {line_length}")
+    if positions is not None:
+        if not isinstance(positions, (list, tuple)) or len(positions) != 3 or any(
+                isinstance(p, bool) or not isinstance(p, numbers.Real) for p in positions):
+            raise TypeError(f"positions: expected 3 numbers (the right edge of each column, "
+                            f"as fractions of line_length or in characters), received "
+                            f"{positions!r}")
+        if not all(a < b for a, b in zip([0] + list(positions[:-1]), positions)):
+            raise ValueError(f"positions: expected 3 increasing positive numbers, received "
+                             f"{list(positions)}")
+    if print_fn is not None and not callable(print_fn):
+        raise TypeError(f"print_fn: expected a callable or None, received "
+                        f"{type(print_fn).__name__}")
+
+
 def print_summary(model, line_length=None, positions=None, print_fn=None, show_trainable=False):
     """Print (or pass to print_fn, line by line) the summary table of a Sequential model."""
+    _check_args(line_length, positions, print_fn)
     print_fn = print_fn or print
     line_length = line_length or 88
     positions = positions or [0.45, 0.84, 1.0]
