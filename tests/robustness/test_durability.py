@@ -24,6 +24,7 @@ pytestmark = pytest.mark.timeout(600)
 
 _CHILD = textwrap.dedent("""
     import sys
+    import time
     import numpy as np
     import fastnn
     from fastnn import layers as L
@@ -38,15 +39,23 @@ _CHILD = textwrap.dedent("""
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
 
     class Ready(fastnn.callbacks.Callback):
+        # after the callbacks before it: once the first checkpoint or backup is on disk
         def on_train_batch_end(self, batch, logs=None):
-            if batch == 0:
+            if batch == 0 and mode == "checkpoint":
                 print("READY", flush=True)
+
+        def on_epoch_end(self, epoch, logs=None):  # (a resumed fit starts at a later epoch)
+            if mode == "backup-killed":
+                if not getattr(self, "told", False):
+                    self.told = True
+                    print("READY", flush=True)
+                time.sleep(0.05)  # slower epochs, so that the kill lands before the end
 
     if mode == "checkpoint":
         cbs = [fastnn.callbacks.ModelCheckpoint(path, save_freq=1), Ready()]
         epochs = 1000
     else:
-        cbs = [fastnn.callbacks.BackupAndRestore(path), Ready()] if mode == "backup" else []
+        cbs = [fastnn.callbacks.BackupAndRestore(path), Ready()] if mode != "plain" else []
         epochs = 40
     model.fit(x, y, batch_size=128, epochs=epochs, shuffle=False, verbose=0, callbacks=cbs)
     np.savez(out, *model.get_weights(), iterations=np.array(model.optimizer.iterations))
@@ -89,8 +98,8 @@ def test_fit_killed_at_random_moments_resumes_bit_identically(tmp_path):
     backup = tmp_path / "backup"
     rng = np.random.default_rng(11)
     for i in range(3):  # kill, resume, kill again...
-        child = _spawn(tmp_path, "backup", backup, tmp_path / "never.npz")
-        _kill_after(child, float(rng.uniform(0.1, 0.6)))
+        child = _spawn(tmp_path, "backup-killed", backup, tmp_path / "never.npz")
+        _kill_after(child, float(rng.uniform(0.02, 0.3)))
         assert child.returncode == -signal.SIGKILL
     # the kills came after some backups: the last run resumes instead of starting over
     assert json.loads((backup / "training_metadata.json").read_text())["epoch"] >= 1
