@@ -200,5 +200,8 @@ def test_kernels_release_the_gil():
         time.sleep(0.001)
     th.join()
     gaps = np.diff(stamps)
-    # holding the GIL through a call would stall this loop for about `one` seconds a call
-    assert len(stamps) > 20 and gaps.max() < max(0.5 * one, 0.05), (one, gaps.max(), len(stamps))
+    # Holding the GIL through a call would stall this loop for about `one` seconds a call:
+    # nearly all of the time would be in long gaps. Short gaps must cover most of it (a
+    # busy machine may still delay a wake-up now and then).
+    short = gaps[gaps < min(0.02, one / 4)].sum()
+    assert one > 0.01 and short > 0.5 * gaps.sum(), (one, short, gaps.sum(), gaps.max())
