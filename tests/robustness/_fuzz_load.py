@@ -17,6 +17,7 @@ Run: python -X faulthandler -m tests.robustness._fuzz_load [keras|h5 ...]
 Environment: FASTNN_FUZZ_EXAMPLES (default 60), FASTNN_FUZZ_SEED.
 """
 import base64
+import copy
 import io
 import json
 import marshal
@@ -220,7 +221,8 @@ def json_mutation(draw, config):
                                      "number", "dup_layer"]))
         try:
             if kind == "replace":
-                _set(cfg, path, draw(st.sampled_from(_JUNK_VALUES)))
+                # (a copy: a later mutation must not change the table itself)
+                _set(cfg, path, copy.deepcopy(draw(st.sampled_from(_JUNK_VALUES))))
             elif kind == "delete":
                 _delete(cfg, path)
             elif kind == "hostile":
