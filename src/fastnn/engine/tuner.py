@@ -20,7 +20,7 @@ __all__ = ["ThreadTuner"]
 class ThreadTuner:
     PROBE = 12      # steps timed on each option (the first after a switch is not counted)
     PERIOD = 400    # steps from one probe to the next
-    MARGIN = 0.9    # one thread must be this much faster (time ratio) to be chosen
+    MARGIN = 0.97   # one thread must be this much faster (time ratio) to be chosen
 
     def __init__(self):
         self.active = _core.get_num_threads() > 1
