@@ -176,13 +176,8 @@ class PReLU(Layer):
             np.copyto(grad, full.sum(axis=axes, keepdims=True) if axes else full)
         return None if dx is None else dx.reshape(ws.in_shape)
 
-    def _check_trainable(self):
-        pass
-
     def call(self, inputs, training=False):
-        from fastnn.engine.workspace import Workspace
-        x = np.ascontiguousarray(inputs, dtype=self.dtype)
-        return self._forward(x, Workspace(self.dtype), False).copy()
+        return self._call_kernels(inputs)
 
     def get_config(self):
         config = super().get_config()

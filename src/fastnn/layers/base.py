@@ -274,6 +274,13 @@ class Layer:
         """The forward computation on a NumPy array. Subclasses override it."""
         return inputs
 
+    def _call_kernels(self, inputs, training=False):
+        """call() for a built-in layer: its engine forward on a fresh Workspace, returned
+        as an array of its own."""
+        from fastnn.engine.workspace import Workspace
+        x = np.ascontiguousarray(inputs, dtype=self.dtype)
+        return np.array(self._forward(x, Workspace(self.dtype), training))
+
     def backward(self, grad):
         """Gradients of the last training call: (input gradient, [weight gradients]).
 
@@ -335,8 +342,12 @@ class Layer:
         return None
 
     def _check_trainable(self):
-        """Raise before training starts if this layer cannot compute its gradients."""
-        if self.trainable_weights and type(self).backward is Layer.backward:
+        """Raise before training starts if this layer cannot compute its gradients: it
+        has trainable weights, and neither a user's backward() nor a built-in layer's own
+        _backward."""
+        cls = type(self)
+        if self.trainable_weights and cls.backward is Layer.backward \
+                and cls._backward is Layer._backward:
             raise NotImplementedError(
                 f"Layer '{self.name}' ({type(self).__name__}) has trainable weights but no "
                 f"backward(grad); implement it to train this layer")

@@ -234,14 +234,9 @@ class Dense(Layer):
     def _output_activation(self):
         return self._act.fusable()
 
-    def _check_trainable(self):
-        pass
-
     def call(self, inputs, training=False):
-        x = np.ascontiguousarray(inputs, dtype=self.dtype)
-        self._check_input(x)
-        from fastnn.engine.workspace import Workspace
-        return self._forward(x, Workspace(self.dtype), False).copy()
+        self._check_input(np.asarray(inputs))
+        return self._call_kernels(inputs)
 
     def get_config(self):
         config = super().get_config()
@@ -324,13 +319,8 @@ class Activation(Layer):
     def _output_activation(self):
         return self._act.fusable()
 
-    def _check_trainable(self):
-        pass
-
     def call(self, inputs, training=False):
-        from fastnn.engine.workspace import Workspace
-        x = np.ascontiguousarray(inputs, dtype=self.dtype)
-        return self._forward(x, Workspace(self.dtype), False).copy()
+        return self._call_kernels(inputs)
 
     def get_config(self):
         config = super().get_config()
@@ -400,13 +390,8 @@ class Dropout(Layer):
             return dx
         return np.ascontiguousarray(dy * ws.bmask, dtype=self.dtype)
 
-    def _check_trainable(self):
-        pass
-
     def call(self, inputs, training=False):
-        from fastnn.engine.workspace import Workspace
-        x = np.ascontiguousarray(inputs, dtype=self.dtype)
-        return np.array(self._forward(x, Workspace(self.dtype), training))
+        return self._call_kernels(inputs, training)
 
     def get_config(self):
         config = super().get_config()
@@ -444,9 +429,6 @@ class Flatten(Layer):
 
     def _backward(self, dy, ws, need_dx):
         return dy.reshape(ws.in_shape) if need_dx else None
-
-    def _check_trainable(self):
-        pass
 
     def call(self, inputs, training=False):
         x = np.asarray(inputs, dtype=self.dtype)
@@ -518,9 +500,6 @@ class Reshape(Layer):
 
     def _backward(self, dy, ws, need_dx):
         return dy.reshape(ws.in_shape) if need_dx else None
-
-    def _check_trainable(self):
-        pass
 
     def call(self, inputs, training=False):
         x = np.asarray(inputs, dtype=self.dtype)
