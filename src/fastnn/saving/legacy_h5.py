@@ -181,9 +181,7 @@ def load_legacy_weights(group, model, skip_mismatch=False, source="legacy .h5 fi
             warnings.warn(f"Skipping the weights of layer '{layer.name}': {e}", stacklevel=3)
             continue
         plan.append((layer, variables, values))
-    for layer, variables, values in plan:
-        by_id = {id(v): a for v, a in zip(variables, values)}
-        layer.set_weights([by_id[id(v)] for v in layer.weights])
+    weights_h5.assign_plan(plan)
 
 
 def _match(wnames, variables):

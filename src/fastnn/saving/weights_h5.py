@@ -184,10 +184,16 @@ def read_model_weights(h5, model, skip_mismatch=False, source="weights file"):
             warnings.warn(f"Skipping the weights of layer '{layer.name}': {e}", stacklevel=3)
             continue
         plan.append((layer, variables, values))
+    assign_plan(plan)
+    _warn_unused(h5, {key for key, _ in layer_keys(model)}, source)
+
+
+def assign_plan(plan):
+    """Assign weights read for (layer, variables in file order, values) triples, only
+    once every layer's values have been read and checked."""
     for layer, variables, values in plan:
         by_id = {id(v): a for v, a in zip(variables, values)}
         layer.set_weights([by_id[id(v)] for v in layer.weights])
-    _warn_unused(h5, {key for key, _ in layer_keys(model)}, source)
 
 
 def _warn_unused(h5, used, source):
