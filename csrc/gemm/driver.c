@@ -12,9 +12,13 @@
 #ifndef FNN_SPLIT_N_MAX_M
 #define FNN_SPLIT_N_MAX_M 96
 #endif
-/* A block is packed when at least this many B panels reuse it. */
+/* A block is packed when at least this many B panels reuse it ... */
 #ifndef FNN_PACK_A_MIN_PANELS
 #define FNN_PACK_A_MIN_PANELS 4
+#endif
+/* ... and K is at least this long. */
+#ifndef FNN_PACK_A_MIN_K
+#define FNN_PACK_A_MIN_K 64
 #endif
 /* ... or whatever the row count, when B's rows are at most this many bytes apart. */
 #ifndef FNN_DIRECT_B_MAX_ROW_BYTES
