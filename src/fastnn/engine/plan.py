@@ -12,6 +12,7 @@ import numpy as np
 
 from fastnn import _core, variables
 from fastnn.engine.workspace import Workspace
+from fastnn.losses.builtin import _RED as _LOSS_RED, _labels as _loss_labels
 
 __all__ = ["TrainPlan", "InferencePlan"]
 
@@ -145,6 +146,8 @@ class TrainPlan:
         opt = model.optimizer
         if self.variables and not opt.built:
             opt.build(self.variables)
+        self._train_layout = False  # decided on the first step
+        self._tc = None
 
     def _grad_buffer(self, shape, dtype):
         view = self._gviews.get(shape)
@@ -182,8 +185,131 @@ class TrainPlan:
                 ws.last_output = h
         return h
 
+    # ---- the whole step below the update in one C call (TrainChain) -------------------------
+
+    def _chain_layout(self):
+        """The TrainChain steps of this model, as (kind, layer) pairs, or None when some part
+        of the step needs the layer-by-layer path: a layer other than Dense, Dropout,
+        Flatten and Reshape, an activation without a kernel, a frozen or regularized weight,
+        a loss that is not a plain kernel loss, a loss weight."""
+        from fastnn.layers.core import Dense, Dropout, Flatten, Reshape
+        from fastnn.losses.builtin import KernelLoss
+        model, loss = self.model, self.step_loss
+        if (not self.layers or self.regularized or self.activity or self.loss_weight != 1.0
+                or not isinstance(loss, KernelLoss)
+                or type(loss).forward_backward is not KernelLoss.forward_backward
+                or getattr(loss, "axis", -1) != -1 or model._dtype() not in (np.float32, np.float64)):
+            return None
+        shape = getattr(model, "_model_input_shape", None)
+        if shape is None or any(d is None for d in shape[1:]):
+            return None
+        layout = []
+        last = len(self.layers) - 1
+        dtype = model._dtype()
+        for i, layer in enumerate(self.layers):
+            kind = type(layer)
+            if np.dtype(layer.dtype) != dtype:
+                return None
+            if kind is Dense:
+                act = layer._act
+                fused_softmax = (i == last and self.fused is not None and act.kind == "softmax"
+                                 and act.fusable() == "softmax")
+                if (len(shape) != 2 or act.kind not in ("linear", "elementwise")
+                        and not fused_softmax):
+                    return None
+                if not layer.trainable or not all(v.trainable for v in layer.weights):
+                    return None
+                layout.append(("dense", layer))
+            elif kind is Dropout:
+                if layer.noise_shape is not None:
+                    return None
+                if layer.rate != 0:
+                    layout.append(("dropout", layer))
+            elif kind not in (Flatten, Reshape):
+                return None
+            shape = tuple(layer.output_shape)
+        if not any(kind == "dense" for kind, _ in layout):
+            return None
+        return layout
+
+    def _build_train_chain(self, rows):
+        """(chain, weight variables, their arrays, dropout layers, every layer of the chain)."""
+        layout = self._train_layout
+        first = next(j for j, (k, _) in enumerate(layout) if k == "dense")
+        last = self.layers[-1]
+        steps, variables = [], []
+        for j, (kind, layer) in enumerate(layout):
+            if kind == "dense":
+                act = layer._act
+                spec = act.spec
+                if layer is last and self.fused is not None and act.fusable() == "sigmoid":
+                    spec = None  # the loss works from the logits, as in Dense._forward
+                ws = self.ws[self.layers.index(layer)]
+                grads = ws.grad_arrays(layer.trainable_weights)
+                bias = layer.bias if layer.use_bias else None
+                steps.append(("dense", layer.kernel.value, None if bias is None else bias.value,
+                              spec, spec is not None and act.needs_z, grads[0],
+                              None if bias is None else grads[1], j > first))
+                variables += [layer.kernel] if bias is None else [layer.kernel, bias]
+            else:
+                width = 1
+                for d in layer.output_shape[1:]:
+                    width *= d
+                steps.append(("dropout", width, layer.rate, layer._stream_seed, j > first))
+        chain = _core.TrainChain(steps, self.model._dtype(), rows)
+        return (chain, variables, [v.value for v in variables],
+                [layer for kind, layer in layout if kind == "dropout"],
+                [layer for _, layer in layout])
+
+    def _chain_step(self, x, y, sw):
+        """(loss, logits) of the step through the TrainChain, or None for the layer path
+        (which also raises the errors of a bad batch, with its own messages)."""
+        layout = self._train_layout
+        if layout is False:
+            layout = self._train_layout = self._chain_layout()
+        if layout is None or type(x) is not np.ndarray or x.ndim == 0:
+            return None
+        m = x.shape[0]
+        tc = self._tc
+        if tc is None or m > tc[0].rows_max or any(
+                v.value is not a for v, a in zip(tc[1], tc[2])):
+            if m == 0:
+                return None
+            tc = self._tc = self._build_train_chain(m)
+        chain = tc[0]
+        if (x.dtype != chain.dtype or not x.flags.c_contiguous or not x.flags.aligned
+                or x.size != m * chain.in_width):
+            return None
+        loss = self.step_loss
+        labels = t = None
+        try:
+            if loss._sparse:
+                if type(y) is not np.ndarray:
+                    return None
+                if y.dtype == np.int64 and y.flags.c_contiguous and y.size == m:
+                    labels = y.reshape(m)
+                else:
+                    labels = _loss_labels(y, (m,))
+            else:
+                if type(y) is not np.ndarray or y.dtype != chain.dtype or y.size != y.shape[0] * \
+                        chain.out_width or y.shape[0] != m or not y.flags.c_contiguous:
+                    return None
+                t = y
+            value = chain.step(x, m, [getattr(layer, "_step", 0) for layer in tc[4]],
+                               loss._spec(), t, labels, sw, _LOSS_RED[loss.reduction] or 1)
+        except (ValueError, TypeError):
+            return None
+        for layer in tc[3]:
+            layer._step += 1
+        return value, chain.out[:m]
+
     def step(self, x, y, sw):
         """Run one training step on a batch and return (loss, output)."""
+        res = self._chain_step(x, y, sw)
+        if res is not None:
+            if self.variables:
+                self._update()
+            return res
         out = self.forward(x)
         grad = self._grad_buffer(out.shape, out.dtype)
         loss = self.step_loss.forward_backward(y, out, sw, grad)
@@ -204,16 +330,20 @@ class TrainPlan:
                 g = self._activity_grad(i, g)
             g = layers[i]._backward(g, ws[i], need_dx[i])
         if self.variables:
-            grads = self.grads
-            if grads is None:
-                grads = self.grads = [g for w, tv in zip(ws, self.layer_vars) if tv
-                                      for g in w.grad_arrays(tv)]
-                opt = self.model.optimizer
-                self._apply = getattr(opt, "_engine_apply", None) or opt.apply
-            for v, reg in regularized:
-                reg.gradient(v.value, out=grads[self._index(v)], accumulate=True)
-            self._apply(grads, self.variables)
+            self._update()
         return loss, out
+
+    def _update(self):
+        """The optimizer step on the gradient buffers the backward pass filled."""
+        grads = self.grads
+        if grads is None:
+            grads = self.grads = [g for w, tv in zip(self.ws, self.layer_vars) if tv
+                                  for g in w.grad_arrays(tv)]
+            opt = self.model.optimizer
+            self._apply = getattr(opt, "_engine_apply", None) or opt.apply
+        for v, reg in self.regularized:
+            reg.gradient(v.value, out=grads[self._index(v)], accumulate=True)
+        self._apply(grads, self.variables)
 
     def _index(self, var):
         for i, v in enumerate(self.variables):

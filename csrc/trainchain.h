@@ -1,0 +1,57 @@
+/* trainchain.h - the forward pass, loss and backward pass of one training step in one call.
+ *
+ * A model made of dense layers (with element-wise or no activation), dropout layers and
+ * shape-only layers (flatten, reshape), trained with a loss the C kernels compute, runs
+ * its whole step below the optimizer update as a fixed list of kernel calls. The list is
+ * the one the Python training plan makes, layer by layer: the same kernels with the same
+ * arguments in the same order, so the gradients are the same bits. Only the per-layer
+ * Python and binding costs (tens of microseconds a step) are gone.
+ *
+ * All buffers belong to the caller, sized for rows_max rows; a smaller batch uses the
+ * first rows of each (they are row-major, so a prefix is contiguous).
+ */
+#ifndef FASTNN_TRAINCHAIN_H
+#define FASTNN_TRAINCHAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "fastnn.h"
+
+enum { FNN_TRAIN_DENSE = 0, FNN_TRAIN_DROPOUT = 1 };
+
+typedef struct {
+  int op;              /* an FNN_TRAIN_* value */
+  size_t k, n;         /* row width in and out (equal for dropout) */
+  int need_dx;         /* backward: whether the gradient of the input is needed */
+  /* dense */
+  const void *w;       /* k x n kernel */
+  const void *bias;    /* n biases, or NULL */
+  int has_act;         /* whether act applies (else linear) */
+  fnn_act act;
+  void *z;             /* pre-activation, rows_max x n, or NULL when act needs only y */
+  void *dz;            /* rows_max x n scratch */
+  void *dw, *db;       /* the gradients the optimizer reads (db NULL without a bias) */
+  /* both */
+  void *y;             /* output, rows_max x n */
+  void *dx;            /* input gradient, rows_max x k, or NULL when !need_dx */
+  /* dropout */
+  double rate;
+  uint64_t seed;
+  uint8_t *mask;       /* rows_max x n */
+} fnn_train_step;
+
+/* One step on x (m x steps[0].k): forward through every step (dropout step s uses stream
+ * streams[s]), the loss (rows_per_weight 1) with its gradient into grad (m x n_out), then
+ * the backward pass down to the first step. *result: the reduced loss. Returns FNN_OK,
+ * FNN_ENOMEM, or FNN_EINVAL with *bad_row set (a label outside [0, n_out); nothing but
+ * the forward buffers is written then). */
+int fnn_train_step_f32(const fnn_train_step *steps, int nsteps, const float *x, size_t m,
+                       const uint64_t *streams, const fnn_loss_spec *loss, const float *t,
+                       const int64_t *labels, const float *sw, int red, float *grad,
+                       double *result, int64_t *bad_row);
+int fnn_train_step_f64(const fnn_train_step *steps, int nsteps, const double *x, size_t m,
+                       const uint64_t *streams, const fnn_loss_spec *loss, const double *t,
+                       const int64_t *labels, const double *sw, int red, double *grad,
+                       double *result, int64_t *bad_row);
+
+#endif

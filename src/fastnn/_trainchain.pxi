@@ -1,0 +1,227 @@
+# _trainchain.pxi - TrainChain: forward, loss and backward of one training step in one C call.
+
+cdef extern from "trainchain.h" nogil:
+    enum:
+        FNN_TRAIN_DENSE
+        FNN_TRAIN_DROPOUT
+    ctypedef struct fnn_train_step:
+        int op
+        size_t k
+        size_t n
+        int need_dx
+        const void *w
+        const void *bias
+        int has_act
+        fnn_act act
+        void *z
+        void *dz
+        void *dw
+        void *db
+        void *y
+        void *dx
+        double rate
+        uint64_t seed
+        uint8_t *mask
+    int fnn_train_step_f32(const fnn_train_step *steps, int nsteps, const float *x, size_t m,
+                           const uint64_t *streams, const fnn_loss_spec *loss, const float *t,
+                           const int64_t *labels, const float *sw, int red, float *grad,
+                           double *result, int64_t *bad_row)
+    int fnn_train_step_f64(const fnn_train_step *steps, int nsteps, const double *x, size_t m,
+                           const uint64_t *streams, const fnn_loss_spec *loss, const double *t,
+                           const int64_t *labels, const double *sw, int red, double *grad,
+                           double *result, int64_t *bad_row)
+
+
+cdef dict _TRAIN_STEP_LEN = {"dense": 8, "dropout": 5}
+
+
+cdef class TrainChain:
+    """The kernel calls of one training step below the optimizer update, run by one C call.
+
+    steps is a list of tuples:
+      ("dense", w, b or None, activation spec or None, keep_z, dw, db or None, need_dx)
+      ("dropout", width, rate, seed, need_dx)
+    w and b are the layer's weights (read), dw and db the gradient buffers the optimizer
+    reads (written). The chain allocates every other buffer for rows_max rows and keeps all
+    the arrays alive. Each call checks only its own arguments.
+    """
+    cdef fnn_train_step *_steps
+    cdef uint64_t *_streams
+    cdef int _n
+    cdef list _keep
+    cdef readonly object dtype
+    cdef readonly Py_ssize_t in_width, out_width, rows_max
+    cdef readonly cnp.ndarray out, grad
+    cdef bint _f32
+
+    def __cinit__(self):
+        self._steps = NULL
+        self._streams = NULL
+        self._n = 0
+
+    def __init__(self, steps, dtype, Py_ssize_t rows_max):
+        self.dtype = np.dtype(dtype)
+        if self.dtype != np.float32 and self.dtype != np.float64:
+            raise TypeError(f"dtype: expected float32 or float64, received {self.dtype}")
+        self._f32 = self.dtype == np.float32
+        if rows_max < 1:
+            raise ValueError(f"rows_max: expected a positive row count, received {rows_max}")
+        if not isinstance(steps, list) or not steps:
+            raise ValueError("steps: expected a non-empty list of steps")
+        for i, step in enumerate(steps):
+            if not isinstance(step, tuple) or not step:
+                raise TypeError(f"steps[{i}]: expected a non-empty tuple, received {step!r}")
+            if step[0] not in _TRAIN_STEP_LEN:
+                raise ValueError(f"steps[{i}]: unknown step {step[0]!r}")
+            if len(step) != _TRAIN_STEP_LEN[step[0]]:
+                raise ValueError(f"steps[{i}]: a {step[0]!r} step is a tuple of "
+                                 f"{_TRAIN_STEP_LEN[step[0]]} items, received {len(step)}")
+        free(self._steps)
+        free(self._streams)
+        self._n = 0
+        self._steps = <fnn_train_step *>malloc(len(steps) * sizeof(fnn_train_step))
+        self._streams = <uint64_t *>malloc(len(steps) * sizeof(uint64_t))
+        if self._steps == NULL or self._streams == NULL:
+            raise MemoryError()
+        self.rows_max = rows_max
+        self._keep = []
+        cdef fnn_train_step *st
+        cdef cnp.ndarray W, B, DW, DB, buf
+        cdef Py_ssize_t width = -1
+        cdef size_t k, n
+        for i, step in enumerate(steps):
+            st = &self._steps[i]
+            self._streams[i] = 0
+            st.w = st.bias = NULL
+            st.z = st.dz = st.dw = st.db = st.y = st.dx = NULL
+            st.mask = NULL
+            st.has_act = 0
+            st.rate = 0.0
+            st.seed = 0
+            _make_act(None, &st.act)
+            if step[0] == "dense":
+                W = _arr(step[1], "w", self.dtype, 2)
+                k, n = W.shape[0], W.shape[1]
+                st.op = FNN_TRAIN_DENSE
+                st.w = cnp.PyArray_DATA(W)
+                DW = _arr(step[5], "dw", self.dtype, 2, True)
+                _shape(DW, "dw", (k, n))
+                _no_overlap(DW, "dw", (W,))
+                st.dw = cnp.PyArray_DATA(DW)
+                self._keep += [W, DW]
+                if step[2] is not None:
+                    B = _arr(step[2], "b", self.dtype, 1)
+                    _shape(B, "b", (n,))
+                    if step[6] is None:
+                        raise ValueError(f"steps[{i}]: a dense step with a bias needs db")
+                    DB = _arr(step[6], "db", self.dtype, 1, True)
+                    _shape(DB, "db", (n,))
+                    _no_overlap(DB, "db", (W, B, DW))
+                    st.bias = cnp.PyArray_DATA(B)
+                    st.db = cnp.PyArray_DATA(DB)
+                    self._keep += [B, DB]
+                if step[3] is not None:
+                    _make_act(step[3], &st.act)
+                    st.has_act = 1
+                    if fnn_act_backward_needs_input_for(&st.act) and not step[4]:
+                        raise ValueError(f"steps[{i}]: this activation's derivative needs z")
+                if step[4] and st.has_act:
+                    buf = np.empty((rows_max, n), self.dtype)
+                    st.z = cnp.PyArray_DATA(buf)
+                    self._keep.append(buf)
+                buf = np.empty((rows_max, n), self.dtype)
+                st.dz = cnp.PyArray_DATA(buf)
+                self._keep.append(buf)
+                st.need_dx = 1 if step[7] else 0
+            else:
+                n = k = step[1]
+                if n < 1:
+                    raise ValueError(f"steps[{i}]: expected a positive width, received {n}")
+                st.op = FNN_TRAIN_DROPOUT
+                st.rate = _rate(step[2], self.dtype)
+                st.seed = _u64(step[3], "seed")
+                buf = np.empty((rows_max, n), np.uint8)
+                st.mask = <uint8_t *>cnp.PyArray_DATA(buf)
+                self._keep.append(buf)
+                st.need_dx = 1 if step[4] else 0
+            if width >= 0 and <Py_ssize_t>k != width:
+                raise ValueError(f"steps[{i}]: expected input width {width}, received {k}")
+            if i == 0:
+                self.in_width = k
+            width = n
+            st.k, st.n = k, n
+            buf = np.empty((rows_max, n), self.dtype)
+            st.y = cnp.PyArray_DATA(buf)
+            self._keep.append(buf)
+            if i == len(steps) - 1:
+                self.out = buf
+            if st.need_dx:
+                buf = np.empty((rows_max, k), self.dtype)
+                st.dx = cnp.PyArray_DATA(buf)
+                self._keep.append(buf)
+        self.out_width = width
+        self.grad = np.empty((rows_max, width), self.dtype)
+        self._n = len(steps)
+
+    def __dealloc__(self):
+        free(self._steps)
+        free(self._streams)
+
+    def step(self, x, Py_ssize_t m, streams, LossSpec loss, t, labels, sw, int red):
+        """Run the step on the first m rows of x (C-contiguous, m * in_width values).
+
+        streams: one int per step (the dropout steps' streams; others ignored). t: y_true
+        (m * out_width values) or None; labels: int64 (m,) for the sparse cross-entropy;
+        sw: None or (m,). Returns the reduced loss; the logits are out[:m], the gradients
+        are in the dw and db arrays.
+        """
+        if self._n == 0:
+            raise ValueError("TrainChain: not initialised")
+        if m < 0 or m > self.rows_max:
+            raise ValueError(f"m: expected a row count in [0, {self.rows_max}], received {m}")
+        cdef cnp.ndarray X = _arr(x, "x", self.dtype, -1)
+        if cnp.PyArray_SIZE(X) != m * self.in_width:
+            raise ValueError(f"x: expected {m} rows of {self.in_width} values, received shape "
+                             f"{(<object>X).shape}")
+        if len(streams) != self._n:
+            raise ValueError(f"streams: expected {self._n} values, received {len(streams)}")
+        cdef Py_ssize_t i
+        for i in range(self._n):
+            self._streams[i] = _u64(streams[i], "streams")
+        cdef cnp.ndarray TT = None, LB = None, SW = None
+        cdef bint sparse = loss.s.kind == FNN_LOSS_SPARSE_XENT
+        if sparse:
+            LB = _arr(labels, "y_true", _I64, 1)
+            _shape(LB, "y_true", (m,))
+        else:
+            TT = _arr(t, "y_true", self.dtype, -1)
+            if cnp.PyArray_SIZE(TT) != m * self.out_width:
+                raise ValueError(f"y_true: expected {m * self.out_width} values, received "
+                                 f"shape {(<object>TT).shape}")
+        if sw is not None:
+            SW = _arr(sw, "sample_weight", self.dtype, 1)
+            _shape(SW, "sample_weight", (m,))
+        if red < 1 or red > 3:
+            raise ValueError(f"red: expected a reduction code in [1, 3], received {red}")
+        cdef double result = 0.0
+        cdef int64_t bad = -1
+        cdef int rc
+        cdef void *tp = _ptr(TT)
+        cdef int64_t *lp = <int64_t *>_ptr(LB)
+        cdef void *swp = _ptr(SW)
+        cdef fnn_loss_spec *sp = &loss.s
+        if self._f32:
+            with nogil:
+                rc = fnn_train_step_f32(self._steps, self._n, <float *>cnp.PyArray_DATA(X), m,
+                                        self._streams, sp, <float *>tp, lp, <float *>swp, red,
+                                        <float *>cnp.PyArray_DATA(self.grad), &result, &bad)
+        else:
+            with nogil:
+                rc = fnn_train_step_f64(self._steps, self._n, <double *>cnp.PyArray_DATA(X), m,
+                                        self._streams, sp, <double *>tp, lp, <double *>swp, red,
+                                        <double *>cnp.PyArray_DATA(self.grad), &result, &bad)
+        if rc == FNN_EINVAL and bad >= 0:
+            raise ValueError(f"y_true: expected class indices in [0, {self.out_width}), "
+                             f"received {labels[bad]} at index {bad}")
+        _check_rc(rc, "train step")
+        return result
