@@ -3,6 +3,7 @@
 #include <string.h>
 #include "fastnn.h"
 #include "gemm/gemm.h"
+#include "par.h"
 
 #define DENSE_IMPL(T, SFX)                                                                      \
   int fnn_dense_forward_##SFX(const T *x_bi, size_t m, size_t k, const T *w_io,                 \
@@ -19,15 +20,14 @@
     const long nchunks = (long)((n + chunk - 1) / chunk);                                       \
     const int nt = fnn_threads_for((double)m * (double)n);                                      \
     (void)nt;                                                                                   \
-    _Pragma("omp parallel for schedule(static) num_threads(nt) if (nt > 1)")                   \
-    for (long q = 0; q < nchunks; q++) {                                                        \
+    FNN_FOR_NT(long, q, nchunks, {                                                              \
       const size_t j0 = (size_t)q * chunk, j1 = j0 + chunk < n ? j0 + chunk : n;                \
       for (size_t j = j0; j < j1; j++) out_o[j] = 0;                                            \
       for (size_t i = 0; i < m; i++) {                                                          \
         const T *row = x_bo + i * n;                                                            \
         for (size_t j = j0; j < j1; j++) out_o[j] = out_o[j] + row[j];                          \
       }                                                                                         \
-    }                                                                                           \
+    });                                                                                         \
   }                                                                                             \
                                                                                                 \
   int fnn_dense_backward_##SFX(const T *x_bi, const T *w_io, const T *z_bo, const T *y_bo,      \

@@ -20,6 +20,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include "fastnn.h"
+#include "par.h"
 #include "reduce.h"
 
 #define FNN_XENT_FLOPS_PER_ELEM 24.0
@@ -76,8 +77,7 @@ int64_t FN(fnn_sparse_xent)(const T *z, const int64_t *labels, const T *sw, size
     if (labels[i] < 0 || (uint64_t)labels[i] >= (uint64_t)c) return (int64_t)i;
   const T lo = eps, hi = (T)1 - eps;
   const int nt = fnn_threads_for(FNN_XENT_FLOPS_PER_ELEM * (double)n * (double)c);
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-  for (size_t i = 0; i < n; i++) {
+  FNN_FOR_NT(size_t, i, n, {
     const T *zr = z + i * c;
     T *dr = dz ? dz + i * c : NULL;
     const size_t y = (size_t)labels[i];
@@ -107,7 +107,7 @@ int64_t FN(fnn_sparse_xent)(const T *z, const int64_t *labels, const T *sw, size
         }
       }
     }
-  }
+  });
   return -1;
 }
 
@@ -118,8 +118,7 @@ void FN(fnn_categorical_xent)(const T *z, const T *t, const T *sw, size_t n, siz
   const double add = c ? (double)label_smoothing / (double)c : 0.0;
   const T lo = eps, hi = (T)1 - eps;
   const int nt = fnn_threads_for(FNN_XENT_FLOPS_PER_ELEM * (double)n * (double)c);
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-  for (size_t i = 0; i < n; i++) {
+  FNN_FOR_NT(size_t, i, n, {
     const T *zr = z + i * c, *tr = t + i * c;
     T *dr = dz ? dz + i * c : NULL;
     const double w = sw ? (double)sw[i] : 1.0;
@@ -170,7 +169,7 @@ void FN(fnn_categorical_xent)(const T *z, const T *t, const T *sw, size_t n, siz
       }
     }
     loss_b[i] = (T)(w * loss);
-  }
+  });
 }
 
 void FN(fnn_binary_xent)(const T *z, const T *t, const T *sw, size_t n, size_t c,
@@ -181,8 +180,7 @@ void FN(fnn_binary_xent)(const T *z, const T *t, const T *sw, size_t n, size_t c
   const double inv_c = 1.0 / (double)c; /* c == 0 gives NaN losses, as a mean of nothing */
   const T lo = eps, hi = (T)1 - eps;
   const int nt = fnn_threads_for(FNN_XENT_FLOPS_PER_ELEM * (double)n * (double)c);
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-  for (size_t i = 0; i < n; i++) {
+  FNN_FOR_NT(size_t, i, n, {
     const T *zr = z + i * c, *tr = t + i * c;
     T *dr = dz ? dz + i * c : NULL;
     const double w = sw ? (double)sw[i] : 1.0;
@@ -206,7 +204,7 @@ void FN(fnn_binary_xent)(const T *z, const T *t, const T *sw, size_t n, size_t c
       if (dr) dr[j] = (T)(g * gj);
     }
     loss_b[i] = (T)(w * loss * inv_c);
-  }
+  });
 }
 
 static double FN(sum_block)(const T *x, size_t n) {

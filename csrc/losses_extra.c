@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fastnn.h"
+#include "par.h"
 
 #define FNN_LOSS_FLOPS_PER_ELEM 16.0
 
@@ -324,13 +325,12 @@ int FN(fnn_loss_reduce)(const fnn_loss_spec *s, const T *t, const int64_t *label
         hinge_convert = t[i] == (T)0 || t[i] == (T)1;
     }
     const int nt = fnn_threads_for(FNN_LOSS_FLOPS_PER_ELEM * (double)rows * (double)cols);
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-    for (size_t i = 0; i < rows; i++) {
+    FNN_FOR_NT(size_t, i, rows, {
       const double wi = w ? (double)w[i] : (sw ? (double)sw[i / rpw] : 1.0);
       const double l = FN(lx_row)(s, t + i * cols, p + i * cols, cols, hinge_convert, gs * wi,
                                   dp ? dp + i * cols : NULL);
       loss_b[i] = (T)(wi * l);
-    }
+    });
   }
   const double total = FN(fnn_sum)(loss_b, rows);
   *result = red == FNN_RED_NONE ? total : (divisor != 0.0 ? total / divisor : 0.0);

@@ -8,6 +8,7 @@
  */
 #include <string.h>
 #include "fastnn.h"
+#include "par.h"
 
 #define PHILOX_M0 0xD2511F53u
 #define PHILOX_M1 0xCD9E8D57u
@@ -217,8 +218,7 @@ static inline double keep_f64(double v, uint32_t k) {
     const size_t ng = (n + per - 1) / per;                                                \
     const int nt = fnn_threads_for(FNN_RNG_FLOPS_PER_ELEM * (double)n);                   \
     const philox_lanes_fn lanes = philox_lanes_pick();                                    \
-    _Pragma("omp parallel for schedule(static) num_threads(nt) if (nt > 1)")              \
-    for (size_t g = 0; g < ng; g++) {                                                     \
+    FNN_FOR_NT(size_t, g, ng, {                                                           \
       uint32_t w[4 * FNN_PHILOX_LANES];                                                   \
       lanes(seed, stream, (uint64_t)g * FNN_PHILOX_LANES, w);                             \
       const size_t i0 = g * per;                                                          \
@@ -236,14 +236,13 @@ static inline double keep_f64(double v, uint32_t k) {
         for (size_t e = 0; e < cnt; e++)                                                  \
           yg[e] = keep_##SFX(xg[e] * scale, (w[e] >> 8) >= thr);                          \
       }                                                                                   \
-    }                                                                                     \
+    });                                                                                   \
   }                                                                                       \
   void fnn_dropout_backward_##SFX(const T *dy, const uint8_t *mask, T *dx, size_t n,      \
                                   T rate) {                                               \
     const T scale = (T)(1.0 / (1.0 - (double)rate));                                      \
     const int nt = fnn_threads_for((double)n);                                            \
-    _Pragma("omp parallel for schedule(static) num_threads(nt) if (nt > 1)")              \
-    for (size_t i = 0; i < n; i++) dx[i] = keep_##SFX(dy[i] * scale, mask[i] != 0);       \
+    FNN_FOR_NT(size_t, i, n, dx[i] = keep_##SFX(dy[i] * scale, mask[i] != 0););            \
   }
 
 FNN_DEFINE_DROPOUT(float, f32)

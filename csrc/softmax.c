@@ -18,6 +18,7 @@
 #include <math.h>
 #include <string.h>
 #include "fastnn.h"
+#include "par.h"
 
 /* Rough cost of one element (exp plus a few flops), for fnn_threads_for. */
 #define FNN_SOFTMAX_FLOPS_PER_ELEM 24.0
@@ -174,41 +175,37 @@ static void FN(log_softmax_row)(const T *x, T *y, size_t cols) {
 
 void FN(fnn_softmax)(const T *x, T *y, size_t rows, size_t cols) {
   const int nt = fnn_threads_for(FNN_SOFTMAX_FLOPS_PER_ELEM * (double)rows * (double)cols);
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-  for (size_t i = 0; i < rows; i++) FN(softmax_row)(x + i * cols, y + i * cols, cols);
+  FNN_FOR_NT(size_t, i, rows, FN(softmax_row)(x + i * cols, y + i * cols, cols););
 }
 
 void FN(fnn_log_softmax)(const T *x, T *y, size_t rows, size_t cols) {
   const int nt = fnn_threads_for(FNN_SOFTMAX_FLOPS_PER_ELEM * (double)rows * (double)cols);
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-  for (size_t i = 0; i < rows; i++) FN(log_softmax_row)(x + i * cols, y + i * cols, cols);
+  FNN_FOR_NT(size_t, i, rows, FN(log_softmax_row)(x + i * cols, y + i * cols, cols););
 }
 
 /* dx = y * (dy - <dy, y>). dx may be dy: the dot product is finished before any write. */
 void FN(fnn_softmax_backward)(const T *y, const T *dy, T *dx, size_t rows, size_t cols) {
   const int nt = fnn_threads_for(4.0 * (double)rows * (double)cols);
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-  for (size_t i = 0; i < rows; i++) {
+  FNN_FOR_NT(size_t, i, rows, {
     const T *yr = y + i * cols, *dyr = dy + i * cols;
     T *dxr = dx + i * cols;
     double s = 0.0;
     for (size_t j = 0; j < cols; j++) s += (double)dyr[j] * (double)yr[j];
     for (size_t j = 0; j < cols; j++) dxr[j] = (T)((double)yr[j] * ((double)dyr[j] - s));
-  }
+  });
 }
 
 /* dx = dy - exp(y) * sum(dy), y = log_softmax(x). dx may be dy. */
 void FN(fnn_log_softmax_backward)(const T *y, const T *dy, T *dx, size_t rows, size_t cols) {
   const int nt = fnn_threads_for(FNN_SOFTMAX_FLOPS_PER_ELEM * (double)rows * (double)cols);
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-  for (size_t i = 0; i < rows; i++) {
+  FNN_FOR_NT(size_t, i, rows, {
     const T *yr = y + i * cols, *dyr = dy + i * cols;
     T *dxr = dx + i * cols;
     double s = 0.0;
     for (size_t j = 0; j < cols; j++) s += (double)dyr[j];
     for (size_t j = 0; j < cols; j++)
       dxr[j] = (T)((double)dyr[j] - (double)EXP(yr[j]) * s);
-  }
+  });
 }
 
 #endif /* FNN_SOFTMAX_BODY */

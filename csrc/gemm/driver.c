@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "gemm/gemm.h"
+#include "par.h"
 
 /* B is read in place, unpacked, when op(A) has at most this many MC row blocks ... */
 #ifndef FNN_DIRECT_B_ROW_BLOCKS

@@ -41,10 +41,9 @@ static void FN(pack_b_all_)(const KERN_T *kern, int trans_b, size_t k, size_t n,
                             size_t ldb, T *packed, int nt) {
   const size_t panels = (n + (size_t)kern->nr - 1) / (size_t)kern->nr;
   const long np = (long)panels;
-  (void)nt;
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-  for (long p = 0; p < np; p++)
-    FN(pack_b_panel_)(kern->nr, trans_b, k, n, b, ldb, (size_t)p, packed + (size_t)p * kern->nr * k);
+  FNN_FOR_NT(long, p, np,
+             FN(pack_b_panel_)(kern->nr, trans_b, k, n, b, ldb, (size_t)p,
+                               packed + (size_t)p * kern->nr * k););
 }
 
 /* Copy an mc x kc block of op(A) into MR-row panels: panel q holds a[k * MR + r]. */
@@ -94,6 +93,166 @@ static void *FN(aligned_alloc_)(size_t elems) {
   size_t bytes = (elems * sizeof(T) + 63) & ~(size_t)63;
   return aligned_alloc(64, bytes ? bytes : 64);
 }
+
+/* What the loop nest of one product needs, for the function every thread of the team runs. */
+typedef struct {
+  const KERN_T *kern;
+  int trans_a;
+  size_t m;
+  size_t n;
+  size_t k;
+  T alpha;
+  const T *a;
+  size_t lda;
+  const T *b;
+  size_t ldb;
+  const T *packed_b;
+  T beta;
+  T *c;
+  size_t ldc;
+  const T *bias;
+  const fnn_act *act;
+  T *z;
+  size_t ldz;
+  int has_epilogue;
+  size_t MR;
+  size_t NR;
+  size_t KC;
+  size_t NC;
+  size_t nfull;
+  int direct_b;
+  const T *bedge;
+  size_t mc;
+  size_t mb;
+  size_t jchunks;
+  int may_pack_a;
+  T *abuf;
+  size_t abuf_elems;
+} FN(gemm_job_);
+
+/* The 5th to 1st loops around the micro-kernel, for one thread of the team (the work is
+ * split by the orphaned omp for). Called directly, without entering the OpenMP runtime,
+ * when the product runs on one thread: a parallel region of one thread still costs about
+ * half a microsecond, which is most of a small layer's product. */
+static void FN(gemm_loops_)(const FN(gemm_job_) *j) {
+  const KERN_T *kern = j->kern;
+  const int trans_a = j->trans_a;
+  const size_t m = j->m;
+  const size_t n = j->n;
+  const size_t k = j->k;
+  const T alpha = j->alpha;
+  const T *a = j->a;
+  const size_t lda = j->lda;
+  const T *b = j->b;
+  const size_t ldb = j->ldb;
+  const T *packed_b = j->packed_b;
+  const T beta = j->beta;
+  T *const c = j->c;
+  const size_t ldc = j->ldc;
+  const T *bias = j->bias;
+  const fnn_act *act = j->act;
+  T *const z = j->z;
+  const size_t ldz = j->ldz;
+  const int has_epilogue = j->has_epilogue;
+  const size_t MR = j->MR;
+  const size_t NR = j->NR;
+  const size_t KC = j->KC;
+  const size_t NC = j->NC;
+  const size_t nfull = j->nfull;
+  const int direct_b = j->direct_b;
+  const T *bedge = j->bedge;
+  const size_t mc = j->mc;
+  const size_t mb = j->mb;
+  const size_t jchunks = j->jchunks;
+  const int may_pack_a = j->may_pack_a;
+  T *const abuf = j->abuf;
+  const size_t abuf_elems = j->abuf_elems;
+#ifdef FASTNN_HAVE_OPENMP
+    T *my_a = abuf ? abuf + abuf_elems * (size_t)omp_get_thread_num() : NULL;
+#else
+    T *my_a = abuf;
+#endif
+    for (size_t jc = 0; jc < n; jc += NC) { /* 5th loop: NC columns of B and C */
+      const size_t nc = n - jc < NC ? n - jc : NC;
+      const size_t pan0 = jc / NR, npan = (nc + NR - 1) / NR;
+      const size_t per_chunk = (npan + jchunks - 1) / jchunks;
+      for (size_t pc = 0; pc < k; pc += KC) { /* 4th loop: KC-deep slice of A and B */
+        const size_t kc = k - pc < KC ? k - pc : KC;
+        const T beta_eff = pc == 0 ? beta : (T)1;
+        const int last_k = pc + kc == k;
+        const long items = (long)(mb * jchunks);
+#pragma omp for schedule(static)
+        for (long it = 0; it < items; it++) { /* 3rd loop: MC rows of A and C (and N chunks) */
+          const size_t ib = (size_t)it / jchunks, jb = (size_t)it % jchunks;
+          const size_t ic = ib * mc;
+          const size_t mcur = m - ic < mc ? m - ic : mc;
+          const size_t q0 = jb * per_chunk;
+          const size_t q1 = q0 + per_chunk < npan ? q0 + per_chunk : npan;
+          if (q0 >= q1) continue;
+          const int pack_a = may_pack_a && (q1 - q0) >= FNN_PACK_A_MIN_PANELS;
+          if (pack_a) FN(pack_a_block_)(kern->mr, trans_a, a, lda, ic, mcur, pc, kc, my_a);
+          size_t q = q0;
+          if (m == 1 && kern->ukr1) {
+            /* one row: WP panels per call, so the FMA chains are independent */
+            const T *a1 = trans_a ? a + pc * lda : a + pc;
+            const ptrdiff_t cs1 = trans_a ? (ptrdiff_t)lda : 1;
+            const size_t wp = (size_t)kern->wp;
+            /* in-place B: groups of full panels only (the edge panel lives in bedge) */
+            const size_t qlim = direct_b && pan0 + q1 > nfull ? nfull - pan0 : q1;
+            for (; q + wp <= qlim; q += wp) {
+              const size_t j0 = jc + q * NR;
+              const size_t jend = j0 + wp * NR < n ? j0 + wp * NR : n;
+              if (direct_b)
+                kern->ukr1(kc, a1, cs1, b + pc * ldb + j0, NR, (ptrdiff_t)ldb, (int)NR, c + j0,
+                           alpha, beta_eff);
+              else
+                kern->ukr1(kc, a1, cs1, packed_b + (pan0 + q) * NR * k + pc * NR, NR * k,
+                           (ptrdiff_t)NR, (int)(jend - (j0 + (wp - 1) * NR)), c + j0, alpha,
+                           beta_eff);
+              if (last_k && has_epilogue)
+                FN(epilogue_)(c, ldc, 0, j0, 1, jend - j0, bias, act, z, ldz);
+            }
+          }
+          for (; q < q1; q++) { /* 2nd loop: NR-wide panels of B */
+            const size_t j0 = jc + q * NR;
+            const int ncur = (int)(n - j0 < NR ? n - j0 : NR);
+            const T *bp;
+            ptrdiff_t b_rs = (ptrdiff_t)NR;
+            if (!direct_b) {
+              bp = packed_b + (pan0 + q) * NR * k + pc * NR;
+            } else if (pan0 + q < nfull) {
+              bp = b + pc * ldb + j0;
+              b_rs = (ptrdiff_t)ldb;
+            } else {
+              bp = bedge + pc * NR;
+            }
+            for (size_t ir = 0; ir < mcur; ir += MR) { /* 1st loop: MR rows of A */
+              const int mcr = (int)(mcur - ir < MR ? mcur - ir : MR);
+              const T *ap;
+              ptrdiff_t rs, cs;
+              if (pack_a) {
+                ap = my_a + ir * kc;
+                rs = 1;
+                cs = (ptrdiff_t)MR;
+              } else if (!trans_a) {
+                ap = a + (ic + ir) * lda + pc;
+                rs = (ptrdiff_t)lda;
+                cs = 1;
+              } else {
+                ap = a + pc * lda + ic + ir;
+                rs = 1;
+                cs = (ptrdiff_t)lda;
+              }
+              T *ct = c + (ic + ir) * ldc + j0;
+              kern->ukr(kc, mcr, ncur, ap, rs, cs, bp, b_rs, ct, ldc, alpha, beta_eff);
+              if (last_k && has_epilogue)
+                FN(epilogue_)(c, ldc, ic + ir, j0, (size_t)mcr, (size_t)ncur, bias, act, z, ldz);
+            }
+          }
+        }
+      }
+    }
+  }
 
 int FN(fnn_gemm_ex_)(const KERN_T *kern, int trans_a, int trans_b, size_t m, size_t n, size_t k,
                      T alpha, const T *a, size_t lda, const T *b, size_t ldb, const T *packed_b,
@@ -193,93 +352,14 @@ int FN(fnn_gemm_ex_)(const KERN_T *kern, int trans_a, int trans_b, size_t m, siz
     }
   }
 
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
-#ifdef FASTNN_HAVE_OPENMP
-    T *my_a = abuf ? abuf + abuf_elems * (size_t)omp_get_thread_num() : NULL;
-#else
-    T *my_a = abuf;
-#endif
-    for (size_t jc = 0; jc < n; jc += NC) { /* 5th loop: NC columns of B and C */
-      const size_t nc = n - jc < NC ? n - jc : NC;
-      const size_t pan0 = jc / NR, npan = (nc + NR - 1) / NR;
-      const size_t per_chunk = (npan + jchunks - 1) / jchunks;
-      for (size_t pc = 0; pc < k; pc += KC) { /* 4th loop: KC-deep slice of A and B */
-        const size_t kc = k - pc < KC ? k - pc : KC;
-        const T beta_eff = pc == 0 ? beta : (T)1;
-        const int last_k = pc + kc == k;
-        const long items = (long)(mb * jchunks);
-#pragma omp for schedule(static)
-        for (long it = 0; it < items; it++) { /* 3rd loop: MC rows of A and C (and N chunks) */
-          const size_t ib = (size_t)it / jchunks, jb = (size_t)it % jchunks;
-          const size_t ic = ib * mc;
-          const size_t mcur = m - ic < mc ? m - ic : mc;
-          const size_t q0 = jb * per_chunk;
-          const size_t q1 = q0 + per_chunk < npan ? q0 + per_chunk : npan;
-          if (q0 >= q1) continue;
-          const int pack_a = may_pack_a && (q1 - q0) >= FNN_PACK_A_MIN_PANELS;
-          if (pack_a) FN(pack_a_block_)(kern->mr, trans_a, a, lda, ic, mcur, pc, kc, my_a);
-          size_t q = q0;
-          if (m == 1 && kern->ukr1) {
-            /* one row: WP panels per call, so the FMA chains are independent */
-            const T *a1 = trans_a ? a + pc * lda : a + pc;
-            const ptrdiff_t cs1 = trans_a ? (ptrdiff_t)lda : 1;
-            const size_t wp = (size_t)kern->wp;
-            /* in-place B: groups of full panels only (the edge panel lives in bedge) */
-            const size_t qlim = direct_b && pan0 + q1 > nfull ? nfull - pan0 : q1;
-            for (; q + wp <= qlim; q += wp) {
-              const size_t j0 = jc + q * NR;
-              const size_t jend = j0 + wp * NR < n ? j0 + wp * NR : n;
-              if (direct_b)
-                kern->ukr1(kc, a1, cs1, b + pc * ldb + j0, NR, (ptrdiff_t)ldb, (int)NR, c + j0,
-                           alpha, beta_eff);
-              else
-                kern->ukr1(kc, a1, cs1, packed_b + (pan0 + q) * NR * k + pc * NR, NR * k,
-                           (ptrdiff_t)NR, (int)(jend - (j0 + (wp - 1) * NR)), c + j0, alpha,
-                           beta_eff);
-              if (last_k && has_epilogue)
-                FN(epilogue_)(c, ldc, 0, j0, 1, jend - j0, bias, act, z, ldz);
-            }
-          }
-          for (; q < q1; q++) { /* 2nd loop: NR-wide panels of B */
-            const size_t j0 = jc + q * NR;
-            const int ncur = (int)(n - j0 < NR ? n - j0 : NR);
-            const T *bp;
-            ptrdiff_t b_rs = (ptrdiff_t)NR;
-            if (!direct_b) {
-              bp = packed_b + (pan0 + q) * NR * k + pc * NR;
-            } else if (pan0 + q < nfull) {
-              bp = b + pc * ldb + j0;
-              b_rs = (ptrdiff_t)ldb;
-            } else {
-              bp = bedge + pc * NR;
-            }
-            for (size_t ir = 0; ir < mcur; ir += MR) { /* 1st loop: MR rows of A */
-              const int mcr = (int)(mcur - ir < MR ? mcur - ir : MR);
-              const T *ap;
-              ptrdiff_t rs, cs;
-              if (pack_a) {
-                ap = my_a + ir * kc;
-                rs = 1;
-                cs = (ptrdiff_t)MR;
-              } else if (!trans_a) {
-                ap = a + (ic + ir) * lda + pc;
-                rs = (ptrdiff_t)lda;
-                cs = 1;
-              } else {
-                ap = a + pc * lda + ic + ir;
-                rs = 1;
-                cs = (ptrdiff_t)lda;
-              }
-              T *ct = c + (ic + ir) * ldc + j0;
-              kern->ukr(kc, mcr, ncur, ap, rs, cs, bp, b_rs, ct, ldc, alpha, beta_eff);
-              if (last_k && has_epilogue)
-                FN(epilogue_)(c, ldc, ic + ir, j0, (size_t)mcr, (size_t)ncur, bias, act, z, ldz);
-            }
-          }
-        }
-      }
-    }
+  const FN(gemm_job_) job = {kern, trans_a, m, n, k, alpha, a, lda, b, ldb, packed_b, beta, c,
+                            ldc, bias, act, z, ldz, has_epilogue, MR, NR, KC, NC, nfull,
+                            direct_b, bedge, mc, mb, jchunks, may_pack_a, abuf, abuf_elems};
+  if (nt > 1) {
+#pragma omp parallel num_threads(nt)
+    FN(gemm_loops_)(&job);
+  } else {
+    FN(gemm_loops_)(&job);
   }
   free(abuf);
   free(bpack);
