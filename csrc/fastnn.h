@@ -109,6 +109,18 @@ void fnn_sum_rows_f64(const double *x_bo, size_t m, size_t n, double *out_o);
 int fnn_gather_rows(const void *src, size_t nrows, size_t row_bytes, const int64_t *idx,
                     size_t n, void *out);
 
+/* Element types for fnn_gather_rows_cast: NumPy's numeric types, in native byte order. */
+enum {
+  FNN_ELEM_F64 = 1, FNN_ELEM_F32, FNN_ELEM_I64, FNN_ELEM_I32, FNN_ELEM_I16, FNN_ELEM_I8,
+  FNN_ELEM_U64, FNN_ELEM_U32, FNN_ELEM_U16, FNN_ELEM_U8
+};
+/* out[i, :] = src[idx[i], :] converted from src_kind to dst_kind (FNN_ELEM_F32 or _F64), as
+ * NumPy's astype converts: round to nearest even where the value is not exact. Rows hold
+ * row_elems elements. Returns FNN_EINVAL, writing nothing, when an index is outside
+ * [0, nrows) or a kind is not one of these. */
+int fnn_gather_rows_cast(const void *src, int src_kind, size_t nrows, size_t row_elems,
+                         const int64_t *idx, size_t n, int dst_kind, void *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -21,3 +21,73 @@ int fnn_gather_rows(const void *src, size_t nrows, size_t row_bytes, const int64
   }
   return FNN_OK;
 }
+
+/* ---- gather and convert ------------------------------------------------------------------
+ * A shuffled batch of a float64 (or uint8, ...) training set for a float32 model: each row
+ * is converted as it is copied, instead of a copy into a buffer of the source's type and a
+ * second pass over that buffer. Each conversion is C's, which is the one NumPy's astype
+ * uses: IEEE round to nearest even (the default rounding mode) for a float64 or a 32/64-bit
+ * integer into float32 (one rounding, from the integer itself), exact otherwise. NaNs keep
+ * their sign and their leading payload bits, as in NumPy. */
+
+/* The conversion loops are also compiled for AVX2 (four doubles converted per instruction
+ * instead of two, eight bytes widened at once) and the clone is picked at load time. A
+ * conversion has one correctly rounded result, so both clones give the same bits. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(FNN_NO_CLONES)
+#define FNN_GATHER_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define FNN_GATHER_CLONES
+#endif
+
+#define FNN_GATHER_CAST(S, D, NAME)                                                        \
+  static FNN_GATHER_CLONES void NAME(const void *src, size_t row_elems, const int64_t *idx, \
+                                     size_t n, void *out) {                                \
+    const size_t row_bytes = row_elems * sizeof(S);                                         \
+    const char *s = (const char *)src;                                                      \
+    for (size_t i = 0; i < n; i++) {                                                        \
+      if (i + FNN_GATHER_AHEAD < n) {                                                       \
+        const char *p = s + (size_t)idx[i + FNN_GATHER_AHEAD] * row_bytes;                  \
+        for (size_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(p + b, 0, 0);         \
+      }                                                                                     \
+      const S *restrict r = (const S *)(s + (size_t)idx[i] * row_bytes);                    \
+      D *restrict d = (D *)out + i * row_elems;                                             \
+      for (size_t j = 0; j < row_elems; j++) d[j] = (D)r[j];                                \
+    }                                                                                       \
+  }
+
+#define FNN_GATHER_CAST_TO(S, SN)                  \
+  FNN_GATHER_CAST(S, float, gather_##SN##_to_f32)  \
+  FNN_GATHER_CAST(S, double, gather_##SN##_to_f64)
+
+FNN_GATHER_CAST_TO(double, f64)
+FNN_GATHER_CAST_TO(float, f32)
+FNN_GATHER_CAST_TO(int64_t, i64)
+FNN_GATHER_CAST_TO(int32_t, i32)
+FNN_GATHER_CAST_TO(int16_t, i16)
+FNN_GATHER_CAST_TO(int8_t, i8)
+FNN_GATHER_CAST_TO(uint64_t, u64)
+FNN_GATHER_CAST_TO(uint32_t, u32)
+FNN_GATHER_CAST_TO(uint16_t, u16)
+FNN_GATHER_CAST_TO(uint8_t, u8)
+
+typedef void (*fnn_gather_cast_fn)(const void *, size_t, const int64_t *, size_t, void *);
+
+/* [source kind - 1][0: to float32, 1: to float64], in the order of the FNN_ELEM_ kinds. */
+static const fnn_gather_cast_fn gather_cast_fns[][2] = {
+    {gather_f64_to_f32, gather_f64_to_f64}, {gather_f32_to_f32, gather_f32_to_f64},
+    {gather_i64_to_f32, gather_i64_to_f64}, {gather_i32_to_f32, gather_i32_to_f64},
+    {gather_i16_to_f32, gather_i16_to_f64}, {gather_i8_to_f32, gather_i8_to_f64},
+    {gather_u64_to_f32, gather_u64_to_f64}, {gather_u32_to_f32, gather_u32_to_f64},
+    {gather_u16_to_f32, gather_u16_to_f64}, {gather_u8_to_f32, gather_u8_to_f64},
+};
+
+int fnn_gather_rows_cast(const void *src, int src_kind, size_t nrows, size_t row_elems,
+                         const int64_t *idx, size_t n, int dst_kind, void *out) {
+  if (src_kind < FNN_ELEM_F64 || src_kind > FNN_ELEM_U8) return FNN_EINVAL;
+  if (dst_kind != FNN_ELEM_F32 && dst_kind != FNN_ELEM_F64) return FNN_EINVAL;
+  for (size_t i = 0; i < n; i++)
+    if (idx[i] < 0 || (uint64_t)idx[i] >= (uint64_t)nrows) return FNN_EINVAL;
+  if (n == 0 || row_elems == 0) return FNN_OK;
+  gather_cast_fns[src_kind - 1][dst_kind == FNN_ELEM_F64](src, row_elems, idx, n, out);
+  return FNN_OK;
+}

@@ -43,3 +43,73 @@ def gather_rows(src, idx, out):
     if rc != 0:
         raise ValueError(f"idx: expected indices in [0, {nrows}), received values outside it")
     return out
+
+
+cdef extern from "fastnn.h" nogil:
+    enum:
+        FNN_ELEM_F64
+        FNN_ELEM_F32
+        FNN_ELEM_I64
+        FNN_ELEM_I32
+        FNN_ELEM_I16
+        FNN_ELEM_I8
+        FNN_ELEM_U64
+        FNN_ELEM_U32
+        FNN_ELEM_U16
+        FNN_ELEM_U8
+    int fnn_gather_rows_cast(const void *src, int src_kind, size_t nrows, size_t row_elems,
+                             const int64_t *idx, size_t n, int dst_kind, void *out)
+
+# (dtype.kind, itemsize) -> the C kernel's element kind
+_ELEM_KINDS = {
+    ("f", 8): FNN_ELEM_F64, ("f", 4): FNN_ELEM_F32,
+    ("i", 8): FNN_ELEM_I64, ("i", 4): FNN_ELEM_I32, ("i", 2): FNN_ELEM_I16, ("i", 1): FNN_ELEM_I8,
+    ("u", 8): FNN_ELEM_U64, ("u", 4): FNN_ELEM_U32, ("u", 2): FNN_ELEM_U16, ("u", 1): FNN_ELEM_U8,
+}
+GATHER_CAST_SOURCES = tuple(np.dtype(f"{k}{n}") for k, n in _ELEM_KINDS)
+
+
+def gather_rows_cast(src, idx, out):
+    """out[i] = src[idx[i]] along the first axis, converted to out's dtype in the same pass.
+
+    The values are those of src[idx].astype(out.dtype), bit for bit.
+
+    src: a C-contiguous, aligned array of float64, float32, int8-int64 or uint8-uint64
+    (native byte order: GATHER_CAST_SOURCES); out: a C-contiguous float32 or float64 array
+    of shape (len(idx),) + src.shape[1:]; idx: a 1-D int64 array of indices in
+    [0, len(src)). Returns out.
+    """
+    if not cnp.PyArray_Check(src):
+        raise TypeError(f"src: expected a numpy.ndarray, received {type(src).__name__}")
+    cdef cnp.ndarray O = _arr(out, "out", None, -1, True)
+    if not cnp.PyArray_ISNOTSWAPPED(O):
+        raise TypeError(f"out: expected dtype float32 or float64 in native byte order, "
+                        f"received {O.dtype.str}")
+    cdef cnp.ndarray S = <cnp.ndarray>src
+    cdef cnp.ndarray I = _arr(idx, "idx", _I64, 1)
+    cdef object sdt = S.dtype
+    skind = _ELEM_KINDS.get((sdt.kind, sdt.itemsize)) if sdt.isnative else None
+    if skind is None:
+        raise TypeError(f"src: expected dtype float64, float32, int8-int64 or uint8-uint64 in "
+                        f"native byte order, received {sdt.str if sdt.kind in 'fiu' else sdt}")
+    if cnp.PyArray_NDIM(S) < 1:
+        raise ValueError("src: expected an array with at least one axis, received a 0-D array")
+    if not cnp.PyArray_IS_C_CONTIGUOUS(S) or not cnp.PyArray_ISALIGNED(S):
+        raise ValueError("src: expected a C-contiguous, aligned array")
+    shape = (I.shape[0],) + (<object>S).shape[1:]
+    if (<object>O).shape != shape:
+        raise ValueError(f"out: expected shape {shape}, received {(<object>O).shape}")
+    _no_overlap(O, "out", (S, I))
+    cdef int sk = skind
+    cdef int dk = FNN_ELEM_F32 if _is_f32(O) else FNN_ELEM_F64
+    cdef size_t nrows = S.shape[0]
+    cdef size_t n = I.shape[0]
+    cdef size_t row_elems = 0 if nrows == 0 else <size_t>cnp.PyArray_SIZE(S) // nrows
+    cdef int rc
+    with nogil:
+        rc = fnn_gather_rows_cast(cnp.PyArray_DATA(S), sk, nrows, row_elems,
+                                  <const int64_t *>cnp.PyArray_DATA(I), n, dk,
+                                  cnp.PyArray_DATA(O))
+    if rc != 0:
+        raise ValueError(f"idx: expected indices in [0, {nrows}), received values outside it")
+    return out
