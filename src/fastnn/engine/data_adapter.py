@@ -263,6 +263,13 @@ def _gather(a, idx, out):
     return np.take(a, idx, axis=0, out=out)
 
 
+def _gathers_cast(x, dtype):
+    """Whether shuffled rows of x can be gathered and converted to dtype in one C pass."""
+    return (isinstance(x, np.ndarray) and x.dtype != dtype
+            and x.dtype in _core.GATHER_CAST_SOURCES and dtype in (np.float32, np.float64)
+            and x.ndim >= 1 and x.flags.c_contiguous and x.flags.aligned)
+
+
 class ArrayData:
     """Batches of in-memory arrays: views in order, or gathered into reused buffers.
 
@@ -286,6 +293,8 @@ class ArrayData:
         self.dtype = np.dtype(x.dtype if dtype is None else dtype)
         self._bufs = None
         self._xcast = None
+        # x of another dtype, in memory: shuffled rows are converted as they are gathered
+        self._fused = _gathers_cast(x, self.dtype)
         # set by the engine for labels on disk: they are checked batch by batch as read
         self.check_labels = None
 
@@ -293,12 +302,15 @@ class ArrayData:
         """A batch of x in self.dtype (a reused buffer when x has another dtype)."""
         if xb.dtype == self.dtype and xb.flags.c_contiguous:
             return xb
+        out = self._cast_buffer()[:len(xb)]
+        np.copyto(out, xb, casting="unsafe")
+        return out
+
+    def _cast_buffer(self):
         if self._xcast is None:
             bs = min(self.batch_size, self.n)
             self._xcast = np.empty((bs,) + self.x.shape[1:], self.dtype)
-        out = self._xcast[:len(xb)]
-        np.copyto(out, xb, casting="unsafe")
-        return out
+        return self._xcast
 
     def __len__(self):
         return self.steps
@@ -306,8 +318,9 @@ class ArrayData:
     def _buffers(self):
         if self._bufs is None:
             bs = min(self.batch_size, self.n)
+            x = None if self._fused else self.x  # gathered straight into the cast buffer
             self._bufs = tuple(None if a is None else np.empty((bs,) + a.shape[1:], a.dtype)
-                               for a in (self.x, self.y, self.sw))
+                               for a in (x, self.y, self.sw))
         return self._bufs
 
     def _slice(self, i, j):
@@ -339,7 +352,10 @@ class ArrayData:
                 idx = order[i:j]
                 bx, by, bw = self._buffers()
                 m = j - i
-                xb = self.cast(_gather(self.x, idx, bx[:m]))
+                if self._fused:
+                    xb = _core.gather_rows_cast(self.x, idx, self._cast_buffer()[:m])
+                else:
+                    xb = self.cast(_gather(self.x, idx, bx[:m]))
                 yb = None if self.y is None else _gather(self.y, idx, by[:m])
                 wb = None if self.sw is None else _gather(self.sw, idx, bw[:m])
                 yield xb, yb, wb
