@@ -546,3 +546,74 @@ def test_subnormal_slots_flush_to_zero_and_caller_mode_is_kept(dtype, n):
     assert np.array_equal(w, np.ones(n, dtype))
     # the calling thread's floating-point mode is restored: NumPy still makes subnormals
     assert dtype(tiny) * dtype(0.25) > 0
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_group_update_gives_the_per_variable_bits(monkeypatch, amsgrad, dtype):
+    """fit's optimizer step updates all of Adam's variables in one call (AdamGroup); it
+    must give exactly the bits of one adam_update per variable, and be used."""
+    import fastnn as keras
+    from fastnn.optimizers.adam import Adam
+
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((96, 7)).astype(dtype)
+    y = rng.integers(0, 3, 96)
+    runs = {}
+    for grouped in (True, False):
+        calls = []
+        with monkeypatch.context() as mp:
+            if grouped:
+                orig = Adam._group
+
+                def counted(self, entries):
+                    fn = orig(self, entries)
+                    calls.append(fn is not None)
+                    return fn
+                mp.setattr(Adam, "_group", counted)
+            else:
+                mp.setattr(Adam, "_group", lambda self, entries: None)
+            keras.utils.set_random_seed(1)
+            model = keras.Sequential([keras.Input((7,)),
+                                      keras.layers.Dense(5, activation="tanh", dtype=dtype),
+                                      keras.layers.Dense(3, dtype=dtype)])
+            model.compile(optimizer=Adam(amsgrad=amsgrad, learning_rate=0.01),
+                          loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+            model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+            # a slot array replaced between fits is the one the next step updates
+            m0 = model.optimizer._slots[0]["momentum"]
+            m0.value = m0.value.copy()
+            model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+        if grouped:
+            assert calls and all(calls)
+        runs[grouped] = (model.get_weights(),
+                         [np.asarray(v) for v in model.optimizer.variables])
+    for a, b in zip(runs[True][0] + runs[True][1], runs[False][0] + runs[False][1]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_adam_group_not_used_with_clipping_or_weight_decay(monkeypatch):
+    from fastnn import _core
+    import fastnn as keras
+
+    used = []
+    real = _core.AdamGroup
+
+    class Spy:
+        def __init__(self, entries):
+            self.g = real(entries)
+
+        def run(self, *a):
+            used.append(1)
+            return self.g.run(*a)
+
+    monkeypatch.setattr(_core, "AdamGroup", Spy)
+    rng = np.random.default_rng(0)
+    w = keras.Variable(rng.standard_normal(5).astype(np.float32))
+    g = rng.standard_normal(5).astype(np.float32)
+    for opt in (keras.optimizers.Adam(clipnorm=0.1), keras.optimizers.AdamW(),
+                keras.optimizers.Adam(global_clipnorm=1.0)):
+        opt.apply([g], [w])
+    assert used == []
+    keras.optimizers.Adam().apply([g], [w])
+    assert used == [1]

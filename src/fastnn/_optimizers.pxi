@@ -221,6 +221,13 @@ def adam_alpha(bint f32, double lr, double beta_1, double beta_2, double step):
 def adam_update(w, g, m, v, vhat, double lr, double wd, clip, double omb1, double omb2,
                 double alpha, double epsilon):
     """Adam step in place on w, m, v and vhat (None unless amsgrad)."""
+    cdef fnn_opt_common c
+    _opt_common(lr, wd, clip, &c)
+    _adam_one(w, g, m, v, vhat, &c, omb1, omb2, alpha, epsilon)
+
+
+cdef int _adam_one(object w, object g, object m, object v, object vhat, fnn_opt_common *cp,
+                   double omb1, double omb2, double alpha, double epsilon) except -1:
     cdef cnp.ndarray W = _opt_w(w)
     cdef cnp.ndarray G = _opt_g(g, W)
     cdef cnp.ndarray M = _opt_slot(m, "m", W, G, ())
@@ -228,8 +235,6 @@ def adam_update(w, g, m, v, vhat, double lr, double wd, clip, double omb1, doubl
     if M is None or V is None:
         raise TypeError("m, v: expected numpy.ndarrays, received None")
     cdef cnp.ndarray VH = _opt_slot(vhat, "vhat", W, G, (M, V))
-    cdef fnn_opt_common c
-    _opt_common(lr, wd, clip, &c)
     cdef size_t n = cnp.PyArray_SIZE(W)
     cdef void *p_W = _opt_ptr(W)
     cdef void *p_G = _opt_ptr(G)
@@ -239,11 +244,38 @@ def adam_update(w, g, m, v, vhat, double lr, double wd, clip, double omb1, doubl
     if _is_f32(W):
         with nogil:
             fnn_adam_update_f32(<float*>p_W, <float*>p_G, <float*>p_M, <float*>p_V,
-                                <float*>p_VH, n, &c, omb1, omb2, alpha, epsilon)
+                                <float*>p_VH, n, cp, omb1, omb2, alpha, epsilon)
     else:
         with nogil:
             fnn_adam_update_f64(<double*>p_W, <double*>p_G, <double*>p_M, <double*>p_V,
-                                <double*>p_VH, n, &c, omb1, omb2, alpha, epsilon)
+                                <double*>p_VH, n, cp, omb1, omb2, alpha, epsilon)
+    return 0
+
+
+cdef class AdamGroup:
+    """Adam's step on several variables in one call: adam_update's checks and arithmetic,
+    variable after variable in the given order, with no weight decay and no clipping.
+
+    entries: (w, g, m, v, vhat) per variable; w, m, v and vhat (None unless amsgrad) are
+    objects whose .value is the array (read on every call, so a replaced array is seen),
+    g is the gradient array itself.
+    """
+    cdef list _entries
+
+    def __init__(self, entries):
+        self._entries = [tuple(e) for e in entries]
+        for i, e in enumerate(self._entries):
+            if len(e) != 5:
+                raise ValueError(f"entries[{i}]: expected (w, g, m, v, vhat), received "
+                                 f"{len(e)} items")
+
+    def run(self, double lr, double omb1, double omb2, double alpha, double epsilon):
+        """One Adam step of every variable (lr and alpha already in the variables' dtype)."""
+        cdef fnn_opt_common c
+        _opt_common(lr, 0.0, None, &c)
+        for w, g, m, v, vhat in self._entries:
+            _adam_one(w.value, g, m.value, v.value, None if vhat is None else vhat.value, &c,
+                      omb1, omb2, alpha, epsilon)
 
 
 def adamax_update(w, g, m, u, double lr, double wd, clip, double omb1, double beta_2,

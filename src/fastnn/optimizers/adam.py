@@ -57,6 +57,15 @@ class Adam(Optimizer):
         return (_core.adam_alpha(t is np.float32, float(lr_t), self.beta_1, self.beta_2,
                                  float(self._iterations + 1)),)
 
+    def _group(self, entries):
+        if type(self)._update is not Adam._update or any(
+                getattr(v, "value", None) is not w for _, w, _, v in entries):
+            return None
+        group = _core.AdamGroup([(v, g, slots["momentum"], slots["velocity"],
+                                  slots.get("velocity_hat")) for slots, w, g, v in entries])
+        return lambda lr, scalars: group.run(lr, 1 - self.beta_1, 1 - self.beta_2, scalars[0],
+                                             self.epsilon)
+
     def _update(self, slots, w, g, lr, wd, clip, scalars):
         vhat = slots["velocity_hat"].value if "velocity_hat" in slots else None
         _core.adam_update(w, g, slots["momentum"].value, slots["velocity"].value, vhat, lr,

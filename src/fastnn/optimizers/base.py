@@ -289,7 +289,13 @@ class Optimizer(OptimizerState):
         constrained = [(w, v.constraint) for _, v, w, _ in work
                        if getattr(v, "constraint", None) is not None]
         touches = [v.touch for _, v, _, _ in work if hasattr(v, "touch")]
-        return entries, constrained, touches
+        same_dtype = len({w.dtype for _, _, w, _ in work}) == 1
+        return entries, constrained, touches, self._group(entries) if same_dtype else None
+
+    def _group(self, entries):
+        """A callable (lr, scalars) that updates every entry in one call, or None. Used only
+        on steps without clipping or weight decay; it must give _update's bits."""
+        return None
 
     def _work(self, grads, trainable_variables):
         """Check grads against the variables; return [(slot index, var, array, grad)]."""
@@ -332,7 +338,7 @@ class Optimizer(OptimizerState):
         return work
 
     def _apply_work(self, work, prepared=None):
-        entries, constrained, touches = prepared or self._prepare(work)
+        entries, constrained, touches, group = prepared or self._prepare(work)
         clipping = bool((self.clipnorm and self.clipnorm > 0) or
                         (self.global_clipnorm and self.global_clipnorm > 0) or
                         (self.clipvalue and self.clipvalue > 0))
@@ -342,6 +348,11 @@ class Optimizer(OptimizerState):
         cache = {}
         has_wd = self.weight_decay is not None
         update = self._update
+        if group is not None and clips is None and not has_wd:
+            t = entries[0][1].dtype.type
+            lr_t = t(lr)
+            group(float(lr_t), self._step_scalars(t, lr_t))
+            entries = ()
         for k, (slots, w, g, v) in enumerate(entries):
             dt = w.dtype
             sc = cache.get(dt)
