@@ -36,6 +36,17 @@ int fnn_threads_for(double flops);
 /* 1 in a process forked after fastnn had run a multi-threaded kernel: GNU OpenMP's thread
  * pool does not survive fork, so such a child runs every kernel on one thread. */
 int fnn_forked_serial(void);
+/* Work split over a team: fn(ctx, tid, nt) runs once on each of nt threads (tid 0 on the
+ * caller) and must do share tid of nt; returns when all have finished. The team is
+ * fastnn's own pool of workers, which spin for a short while after each task before they
+ * sleep (threads.c), or an OpenMP region when the pool is in use by another thread. */
+typedef void (*fnn_team_fn)(void *ctx, int tid, int nt);
+void fnn_team_run(int nt, fnn_team_fn fn, void *ctx);
+/* The [lo, hi) share of thread tid of nt over n items: contiguous, in thread order. */
+static inline void fnn_share(size_t n, int tid, int nt, size_t *lo, size_t *hi) {
+  *lo = n * (size_t)tid / (size_t)nt;
+  *hi = n * (size_t)(tid + 1) / (size_t)nt;
+}
 
 /* ---- CPU features and kernel dispatch (cpu.c) ---------------------------------------- */
 /* Name of the GEMM micro-kernel family in use: "avx512", "avx2" or "portable". */

@@ -28,6 +28,28 @@
 
 typedef void (*fnn_opt_range_fn)(size_t lo, size_t hi, const void *args);
 
+typedef struct {
+  size_t n;
+  fnn_opt_range_fn f;
+  const void *args;
+} fnn_opt_job;
+
+/* One thread's share of the chunks, with subnormals flushed (per thread: each has its own
+ * control word). */
+static void fnn_opt_share(void *ctx, int tid, int nt) {
+  const fnn_opt_job *j = (const fnn_opt_job *)ctx;
+  const size_t nchunks = (j->n + FNN_OPT_CHUNK - 1) / FNN_OPT_CHUNK;
+  size_t b0, b1;
+  fnn_share(nchunks, tid, nt, &b0, &b1);
+  const fnn_fpenv env = fnn_fpenv_flush();
+  for (size_t b = b0; b < b1; b++) {
+    const size_t lo = b * FNN_OPT_CHUNK;
+    const size_t hi = j->n - lo < FNN_OPT_CHUNK ? j->n : lo + FNN_OPT_CHUNK;
+    j->f(lo, hi, j->args);
+  }
+  fnn_fpenv_restore(env);
+}
+
 /* Run f over [0, n) in fixed chunks, in parallel when the array is big enough. */
 static void fnn_opt_run(size_t n, fnn_opt_range_fn f, const void *args) {
   const size_t nchunks = (n + FNN_OPT_CHUNK - 1) / FNN_OPT_CHUNK;
@@ -38,17 +60,8 @@ static void fnn_opt_run(size_t n, fnn_opt_range_fn f, const void *args) {
     fnn_fpenv_restore(env);
     return;
   }
-#pragma omp parallel num_threads(nt)
-  {
-    const fnn_fpenv env = fnn_fpenv_flush(); /* per thread: each has its own control word */
-#pragma omp for schedule(static)
-    for (size_t b = 0; b < nchunks; b++) {
-      const size_t lo = b * FNN_OPT_CHUNK;
-      const size_t hi = n - lo < FNN_OPT_CHUNK ? n : lo + FNN_OPT_CHUNK;
-      f(lo, hi, args);
-    }
-    fnn_fpenv_restore(env);
-  }
+  fnn_opt_job job = {n, f, args};
+  fnn_team_run(nt, fnn_opt_share, &job);
 }
 
 #define FNN_INLINE static inline __attribute__((always_inline))

@@ -85,3 +85,160 @@ int fnn_threads_for(double flops) {
     __atomic_store_n(&g_team_used, 1, __ATOMIC_RELAXED);
   return nt;
 }
+
+/* ---- teams: fastnn's own workers, which spin a while before they sleep -------------------
+ *
+ * On a VM a sleeping thread takes tens of microseconds to wake. Measured on the 2-core
+ * development VM with GNU OpenMP: a two-thread region right after another cost about 1 us;
+ * after a 40 us pause, with the short spin fastnn gives libgomp (GOMP_SPINCOUNT=1000, about
+ * 20-40 us here), 38-56 us, because the worker had gone to sleep. A training step has such
+ * pauses between its multi-threaded kernels and between steps, so at batch 32 two threads
+ * were no faster than one. A longer spin for libgomp is no cure: it is fixed for the whole
+ * process, and when other processes keep the cores busy a long spin made fit twice as slow.
+ *
+ * So the multi-threaded kernels (GEMM, B packing, optimizer updates) run their teams on a
+ * small pool of fastnn's own threads: after each task a worker spins for FNN_SPIN_US (a
+ * bound in time, not in iterations) and then sleeps on a condition variable. Work between
+ * kernels shorter than that never waits for a wake-up; an idle process goes quiet within
+ * that time. One caller uses the pool at a time; a kernel called while another thread holds
+ * it runs an OpenMP region as before. A forked child never uses it (fnn_get_num_threads()
+ * is 1 there). The spin can be set with FASTNN_SPIN_US (microseconds; 0 sleeps at once);
+ * OMP_WAIT_POLICY=passive also means 0. */
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define FNN_PAUSE() _mm_pause()
+#else
+#define FNN_PAUSE() ((void)0)
+#endif
+
+#ifdef FNN_ATFORK
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define FNN_POOL_MAX 256
+#define FNN_SPIN_US_DEFAULT 150
+
+typedef struct {
+  pthread_mutex_t owner;  /* held by the thread whose kernel uses the pool */
+  pthread_mutex_t mu;     /* with cv: sleeping workers */
+  pthread_cond_t cv;
+  int nworkers;           /* threads created (tid 1 .. nworkers) */
+  int gen;                /* bumped for each task */
+  int sleepers;
+  int done;               /* workers done with (or past) the current task */
+  int nt;                 /* the current task's team size */
+  fnn_team_fn fn;
+  void *ctx;
+  long spin_ns;
+} fnn_pool;
+
+static fnn_pool g_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+                          PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0, NULL, NULL, -1};
+
+static long now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (long)t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+/* The task generation each worker was created at: the tasks after it are its to run. */
+static int g_start_gen[FNN_POOL_MAX + 1];
+
+static void *pool_worker(void *arg) {
+  fnn_pool *p = &g_pool;
+  const int tid = (int)(intptr_t)arg;
+  int seen = g_start_gen[tid];
+  for (;;) {
+    /* spin for a while, then sleep until the next task */
+    const long t0 = now_ns();
+    int g;
+    for (unsigned i = 1; (g = __atomic_load_n(&p->gen, __ATOMIC_ACQUIRE)) == seen; i++) {
+      FNN_PAUSE();
+      if ((i & 255) == 0 && now_ns() - t0 > p->spin_ns) break;
+    }
+    if (g == seen) {
+      pthread_mutex_lock(&p->mu);
+      __atomic_add_fetch(&p->sleepers, 1, __ATOMIC_SEQ_CST);
+      while ((g = __atomic_load_n(&p->gen, __ATOMIC_SEQ_CST)) == seen)
+        pthread_cond_wait(&p->cv, &p->mu);
+      __atomic_sub_fetch(&p->sleepers, 1, __ATOMIC_SEQ_CST);
+      pthread_mutex_unlock(&p->mu);
+    }
+    seen = g;
+    /* Every worker acknowledges every task (those beyond the team size without working),
+     * so none can still be reading this task when the next one is posted. */
+    const int nt = p->nt;
+    if (tid < nt) p->fn(p->ctx, tid, nt);
+    __atomic_add_fetch(&p->done, 1, __ATOMIC_RELEASE);
+  }
+  return NULL;
+}
+
+/* Make sure the pool has nt - 1 workers; with the owner lock held. 0 when it cannot. */
+static int pool_grow(int nt) {
+  fnn_pool *p = &g_pool;
+  if (p->spin_ns < 0) {
+    const char *e = getenv("FASTNN_SPIN_US");
+    const char *w = getenv("OMP_WAIT_POLICY");
+    long us = FNN_SPIN_US_DEFAULT;
+    if (e && *e) us = strtol(e, NULL, 10);
+    else if (w && (strcmp(w, "passive") == 0 || strcmp(w, "PASSIVE") == 0)) us = 0;
+    p->spin_ns = (us < 0 ? 0 : us) * 1000L;
+  }
+  if (nt - 1 > FNN_POOL_MAX) return 0;
+  while (p->nworkers < nt - 1) {
+    pthread_t th;
+    pthread_attr_t attr;
+    g_start_gen[p->nworkers + 1] = __atomic_load_n(&p->gen, __ATOMIC_RELAXED);
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    const int rc = pthread_create(&th, &attr, pool_worker, (void *)(intptr_t)(p->nworkers + 1));
+    pthread_attr_destroy(&attr);
+    if (rc != 0) return 0;
+    p->nworkers++;
+  }
+  return 1;
+}
+
+/* Run the task on the pool; 0 when the pool is busy or cannot grow (the caller falls back). */
+static int pool_run(int nt, fnn_team_fn fn, void *ctx) {
+  fnn_pool *p = &g_pool;
+  if (pthread_mutex_trylock(&p->owner) != 0) return 0;
+  if (!pool_grow(nt)) {
+    pthread_mutex_unlock(&p->owner);
+    return 0;
+  }
+  p->fn = fn;
+  p->ctx = ctx;
+  p->nt = nt;
+  __atomic_store_n(&p->done, 0, __ATOMIC_RELAXED);
+  __atomic_add_fetch(&p->gen, 1, __ATOMIC_SEQ_CST); /* publishes fn, ctx, nt and done */
+  if (__atomic_load_n(&p->sleepers, __ATOMIC_SEQ_CST) > 0) {
+    pthread_mutex_lock(&p->mu);
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+  }
+  fn(ctx, 0, nt);
+  while (__atomic_load_n(&p->done, __ATOMIC_ACQUIRE) != p->nworkers) FNN_PAUSE();
+  pthread_mutex_unlock(&p->owner);
+  return 1;
+}
+#endif
+
+void fnn_team_run(int nt, fnn_team_fn fn, void *ctx) {
+  if (nt <= 1) {
+    fn(ctx, 0, 1);
+    return;
+  }
+#ifdef FNN_ATFORK
+  if (!fnn_forked_serial() && pool_run(nt, fn, ctx)) return;
+#endif
+#ifdef FASTNN_HAVE_OPENMP
+#pragma omp parallel num_threads(nt)
+  fn(ctx, omp_get_thread_num(), omp_get_num_threads());
+#else
+  fn(ctx, 0, 1);
+#endif
+}

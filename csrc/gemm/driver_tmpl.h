@@ -37,13 +37,32 @@ static size_t FN(packed_b_elems_)(const KERN_T *kern, size_t k, size_t n) {
   return panels * (size_t)kern->nr * (k ? k : 1);
 }
 
+typedef struct {
+  const KERN_T *kern;
+  int trans_b;
+  size_t k, n;
+  const T *b;
+  size_t ldb;
+  T *packed;
+} FN(pack_job_);
+
+static void FN(pack_b_share_)(void *ctx, int tid, int nt) {
+  const FN(pack_job_) *j = (const FN(pack_job_) *)ctx;
+  const size_t nr = (size_t)j->kern->nr;
+  size_t p0, p1;
+  fnn_share((j->n + nr - 1) / nr, tid, nt, &p0, &p1);
+  for (size_t p = p0; p < p1; p++)
+    FN(pack_b_panel_)(j->kern->nr, j->trans_b, j->k, j->n, j->b, j->ldb, p,
+                      j->packed + p * nr * j->k);
+}
+
 static void FN(pack_b_all_)(const KERN_T *kern, int trans_b, size_t k, size_t n, const T *b,
                             size_t ldb, T *packed, int nt) {
-  const size_t panels = (n + (size_t)kern->nr - 1) / (size_t)kern->nr;
-  const long np = (long)panels;
-  FNN_FOR_NT(long, p, np,
-             FN(pack_b_panel_)(kern->nr, trans_b, k, n, b, ldb, (size_t)p,
-                               packed + (size_t)p * kern->nr * k););
+  FN(pack_job_) job = {kern, trans_b, k, n, b, ldb, packed};
+  if (nt > 1)
+    fnn_team_run(nt, FN(pack_b_share_), &job);
+  else
+    FN(pack_b_share_)(&job, 0, 1);
 }
 
 /* Copy an mc x kc block of op(A) into MR-row panels: panel q holds a[k * MR + r]. */
@@ -134,7 +153,8 @@ typedef struct {
  * split by the orphaned omp for). Called directly, without entering the OpenMP runtime,
  * when the product runs on one thread: a parallel region of one thread still costs about
  * half a microsecond, which is most of a small layer's product. */
-static void FN(gemm_loops_)(const FN(gemm_job_) *j) {
+static void FN(gemm_loops_)(void *ctx, int tid, int nt) {
+  const FN(gemm_job_) *j = (const FN(gemm_job_) *)ctx;
   const KERN_T *kern = j->kern;
   const int trans_a = j->trans_a;
   const size_t m = j->m;
@@ -167,11 +187,7 @@ static void FN(gemm_loops_)(const FN(gemm_job_) *j) {
   const int may_pack_a = j->may_pack_a;
   T *const abuf = j->abuf;
   const size_t abuf_elems = j->abuf_elems;
-#ifdef FASTNN_HAVE_OPENMP
-    T *my_a = abuf ? abuf + abuf_elems * (size_t)omp_get_thread_num() : NULL;
-#else
-    T *my_a = abuf;
-#endif
+    T *my_a = abuf ? abuf + abuf_elems * (size_t)tid : NULL;
     for (size_t jc = 0; jc < n; jc += NC) { /* 5th loop: NC columns of B and C */
       const size_t nc = n - jc < NC ? n - jc : NC;
       const size_t pan0 = jc / NR, npan = (nc + NR - 1) / NR;
@@ -180,10 +196,12 @@ static void FN(gemm_loops_)(const FN(gemm_job_) *j) {
         const size_t kc = k - pc < KC ? k - pc : KC;
         const T beta_eff = pc == 0 ? beta : (T)1;
         const int last_k = pc + kc == k;
-        const long items = (long)(mb * jchunks);
-#pragma omp for schedule(static)
-        for (long it = 0; it < items; it++) { /* 3rd loop: MC rows of A and C (and N chunks) */
-          const size_t ib = (size_t)it / jchunks, jb = (size_t)it % jchunks;
+        /* This thread's share of the C blocks: the same blocks at every K slice, so each
+         * block is accumulated by one thread, in K order, with no barrier between slices. */
+        size_t it0, it1;
+        fnn_share(mb * jchunks, tid, nt, &it0, &it1);
+        for (size_t it = it0; it < it1; it++) { /* 3rd loop: MC rows of A and C (and N chunks) */
+          const size_t ib = it / jchunks, jb = it % jchunks;
           const size_t ic = ib * mc;
           const size_t mcur = m - ic < mc ? m - ic : mc;
           const size_t q0 = jb * per_chunk;
@@ -355,12 +373,10 @@ int FN(fnn_gemm_ex_)(const KERN_T *kern, int trans_a, int trans_b, size_t m, siz
   const FN(gemm_job_) job = {kern, trans_a, m, n, k, alpha, a, lda, b, ldb, packed_b, beta, c,
                             ldc, bias, act, z, ldz, has_epilogue, MR, NR, KC, NC, nfull,
                             direct_b, bedge, mc, mb, jchunks, may_pack_a, abuf, abuf_elems};
-  if (nt > 1) {
-#pragma omp parallel num_threads(nt)
-    FN(gemm_loops_)(&job);
-  } else {
-    FN(gemm_loops_)(&job);
-  }
+  if (nt > 1)
+    fnn_team_run(nt, FN(gemm_loops_), (void *)&job);
+  else
+    FN(gemm_loops_)((void *)&job, 0, 1);
   free(abuf);
   free(bpack);
   free(bedge);

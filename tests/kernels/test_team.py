@@ -1,0 +1,70 @@
+"""fastnn's worker pool for multi-threaded kernels (threads.c).
+
+The team a GEMM or an optimizer update runs on is fastnn's own pool, whose workers spin a
+while and then sleep. These tests drive its paths in fresh processes: workers that sleep at
+once (FASTNN_SPIN_US=0), a pool grown for 4 threads then used by teams of 2 and 3, and two
+Python threads whose kernels contend for the pool (one of them falls back to an OpenMP
+region). Every result must be the bits of one thread."""
+import numpy as np
+
+from tests.conftest import run_with_threads
+
+CODE = """
+    import hashlib, threading, numpy as np, fastnn
+    from fastnn import _core
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((700, 300)).astype(np.float32)
+    b = rng.standard_normal((300, 200)).astype(np.float32)
+    w = rng.standard_normal(300_000).astype(np.float32)
+    g = rng.standard_normal(300_000).astype(np.float32)
+
+    def digest(threads):
+        if threads:
+            fastnn.set_num_threads(threads)
+        c = np.empty((700, 200), np.float32)
+        _core.gemm(a, b, c)
+        ct = np.empty((300, 200), np.float32)  # dW-like: A transposed, K = 700
+        _core.gemm(a, c, ct, trans_a=True)
+        w2, m, v = w.copy(), np.zeros_like(w), np.zeros_like(w)
+        for step in range(3):
+            _core.adam_update(w2, g, m, v, None, 1e-3, 0.0, None, 0.1, 0.001, 1e-3, 1e-7)
+        h = hashlib.sha256()
+        for x in (c, ct, w2, m, v):
+            h.update(x.tobytes())
+        return h.hexdigest()
+
+    out = [digest(t) for t in MODE]
+    if CONTEND:
+        res = {}
+        def run(i):
+            res[i] = [digest(None) for _ in range(5)]
+        ts = [threading.Thread(target=run, args=(i,)) for i in range(3)]
+        for t in ts: t.start()
+        for t in ts: t.join()
+        out += [d for i in sorted(res) for d in res[i]]
+    print(" ".join(out))
+"""
+
+
+def _run(mode, contend=False, env_threads=2, spin=None):
+    code = CODE.replace("MODE", repr(mode)).replace("CONTEND", repr(contend))
+    if spin is not None:
+        code = f"import os; os.environ['FASTNN_SPIN_US'] = {spin!r}\n" + \
+               "\n".join(line[4:] for line in code.splitlines())
+    return run_with_threads(code, env_threads).split()
+
+
+def test_pool_gives_the_one_thread_bits():
+    one = _run([1])[0]
+    assert _run([2, 4, 3, 2, 1]) == [one] * 5
+
+
+def test_pool_workers_that_sleep_at_once():
+    one = _run([1])[0]
+    assert set(_run([2, 2, 4], spin="0")) == {one}
+
+
+def test_pool_contended_by_several_python_threads():
+    one = _run([1])[0]
+    got = _run([2], contend=True)
+    assert len(got) == 16 and set(got) == {one}
