@@ -5,7 +5,7 @@
   int fnn_train_step_##SFX(const fnn_train_step *steps, int nsteps, const T *x, size_t m,     \
                            const uint64_t *streams, const fnn_loss_spec *loss, const T *t,    \
                            const int64_t *labels, const T *sw, int red, T *grad,              \
-                           double *result, int64_t *bad_row) {                                \
+                           const fnn_adam_job *adam, double *result, int64_t *bad_row) {      \
     if (nsteps < 1) return FNN_EINVAL;                                                        \
     const T *cur = x;                                                                         \
     int rc;                                                                                   \
@@ -46,6 +46,13 @@
       if (!dx) break;                                                                         \
       g = dx;                                                                                 \
     }                                                                                         \
+    if (adam)                                                                                 \
+      for (int i = 0; i < adam->count; i++) {                                                 \
+        const fnn_adam_item *it = &adam->items[i];                                            \
+        fnn_adam_update_##SFX((T *)it->w, (const T *)it->g, (T *)it->m, (T *)it->v,           \
+                              (T *)it->vhat, it->n, &adam->common, adam->omb1, adam->omb2,    \
+                              adam->alpha, adam->eps);                                        \
+      }                                                                                       \
     return FNN_OK;                                                                            \
   }
 

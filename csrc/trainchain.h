@@ -40,18 +40,35 @@ typedef struct {
   uint8_t *mask;       /* rows_max x n */
 } fnn_train_step;
 
+/* Adam's update of the step's variables, run right after the backward pass (in the same
+ * call): fnn_adam_update on each item in order, with `common` (no weight decay
+ * and no clipping) and the step's scalars. vhat is NULL unless amsgrad. */
+typedef struct {
+  void *w, *m, *v, *vhat;
+  const void *g;
+  size_t n;
+} fnn_adam_item;
+
+typedef struct {
+  const fnn_adam_item *items;
+  int count;
+  fnn_opt_common common;
+  double omb1, omb2, alpha, eps;
+} fnn_adam_job;
+
 /* One step on x (m x steps[0].k): forward through every step (dropout step s uses stream
  * streams[s]), the loss (rows_per_weight 1) with its gradient into grad (m x n_out), then
- * the backward pass down to the first step. *result: the reduced loss. Returns FNN_OK,
+ * the backward pass down to the first step, then adam's update when adam is not NULL.
+ * *result: the reduced loss. Returns FNN_OK,
  * FNN_ENOMEM, or FNN_EINVAL with *bad_row set (a label outside [0, n_out); nothing but
  * the forward buffers is written then). */
 int fnn_train_step_f32(const fnn_train_step *steps, int nsteps, const float *x, size_t m,
                        const uint64_t *streams, const fnn_loss_spec *loss, const float *t,
                        const int64_t *labels, const float *sw, int red, float *grad,
-                       double *result, int64_t *bad_row);
+                       const fnn_adam_job *adam, double *result, int64_t *bad_row);
 int fnn_train_step_f64(const fnn_train_step *steps, int nsteps, const double *x, size_t m,
                        const uint64_t *streams, const fnn_loss_spec *loss, const double *t,
                        const int64_t *labels, const double *sw, int red, double *grad,
-                       double *result, int64_t *bad_row);
+                       const fnn_adam_job *adam, double *result, int64_t *bad_row);
 
 #endif

@@ -287,3 +287,52 @@ def test_plan_module_keeps_the_layer_path_for_other_inputs(count_chain):
     model.fit(gen(), steps_per_epoch=2, epochs=1, verbose=0)
     assert count_chain["chain"] + count_chain["layers"] == 2
     assert plan_mod.TrainPlan is TrainPlan
+
+
+@pytest.mark.parametrize("opt, fused", [("adam", True), (lambda: keras.optimizers.Adam(amsgrad=True), True),
+                                        ("adamw", False), (lambda: keras.optimizers.Adam(clipnorm=1.0), False),
+                                        ("rmsprop", False)])
+def test_optimizer_update_inside_the_chain(monkeypatch, opt, fused):
+    """Adam without clipping or weight decay runs its update inside the chain's C call;
+    the weights and optimizer state are those of the layer path."""
+    from fastnn.optimizers.base import Optimizer
+    finished = []
+    orig = Optimizer._engine_finish
+
+    def counted(self):
+        finished.append(1)
+        return orig(self)
+
+    monkeypatch.setattr(Optimizer, "_engine_finish", counted)
+    x, y = _data(n=160)
+    make = opt if callable(opt) else (lambda: opt)
+    compile_kw = dict(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    fit_kw = dict(batch_size=32, epochs=2)
+    got = _fit(monkeypatch, True, _model, dict(compile_kw, optimizer=make()), fit_kw, x, y)
+    assert len(finished) == (10 if fused else 0)
+    ref = _fit(monkeypatch, False, _model, dict(compile_kw, optimizer=make()), fit_kw, x, y)
+    for a, b in zip(got[0] + [np.asarray(v) for v in got[2]],
+                    ref[0] + [np.asarray(v) for v in ref[2]]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_chain_step_bits_do_not_depend_on_threads():
+    """The chained step with its team session (2 threads) gives the 1-thread bits."""
+    from tests.conftest import run_with_threads
+    code = """
+        import hashlib, numpy as np, fastnn as keras
+        rng = np.random.default_rng(0)
+        x = rng.random((512, 784)).astype(np.float32); y = rng.integers(0, 10, 512)
+        keras.utils.set_random_seed(1)
+        m = keras.Sequential([keras.Input((784,)), keras.layers.Dense(128, activation="relu"),
+                              keras.layers.Dropout(0.2), keras.layers.Dense(64, activation="relu"),
+                              keras.layers.Dense(10)])
+        m.compile(optimizer="adam",
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        m.fit(x, y, batch_size=128, epochs=2, verbose=0)
+        h = hashlib.sha256()
+        for w in m.get_weights() + [np.asarray(v) for v in m.optimizer.variables]:
+            h.update(np.ascontiguousarray(w).tobytes())
+        print(h.hexdigest())
+    """
+    assert run_with_threads(code, 1) == run_with_threads(code, 2)

@@ -22,14 +22,29 @@ cdef extern from "trainchain.h" nogil:
         double rate
         uint64_t seed
         uint8_t *mask
+    ctypedef struct fnn_adam_item:
+        void *w
+        void *m
+        void *v
+        void *vhat
+        const void *g
+        size_t n
+    ctypedef struct fnn_adam_job:
+        const fnn_adam_item *items
+        int count
+        fnn_opt_common common
+        double omb1
+        double omb2
+        double alpha
+        double eps
     int fnn_train_step_f32(const fnn_train_step *steps, int nsteps, const float *x, size_t m,
                            const uint64_t *streams, const fnn_loss_spec *loss, const float *t,
                            const int64_t *labels, const float *sw, int red, float *grad,
-                           double *result, int64_t *bad_row)
+                           const fnn_adam_job *adam, double *result, int64_t *bad_row)
     int fnn_train_step_f64(const fnn_train_step *steps, int nsteps, const double *x, size_t m,
                            const uint64_t *streams, const fnn_loss_spec *loss, const double *t,
                            const int64_t *labels, const double *sw, int red, double *grad,
-                           double *result, int64_t *bad_row)
+                           const fnn_adam_job *adam, double *result, int64_t *bad_row)
 
 
 cdef dict _TRAIN_STEP_LEN = {"dense": 8, "dropout": 5}
@@ -167,13 +182,16 @@ cdef class TrainChain:
         free(self._steps)
         free(self._streams)
 
-    def step(self, x, Py_ssize_t m, streams, LossSpec loss, t, labels, sw, int red):
+    def step(self, x, Py_ssize_t m, streams, LossSpec loss, t, labels, sw, int red,
+             adam=None):
         """Run the step on the first m rows of x (C-contiguous, m * in_width values).
 
         streams: one int per step (the dropout steps' streams; others ignored). t: y_true
         (m * out_width values) or None; labels: int64 (m,) for the sparse cross-entropy;
-        sw: None or (m,). Returns the reduced loss; the logits are out[:m], the gradients
-        are in the dw and db arrays.
+        sw: None or (m,). adam: None, or (AdamGroup, lr, 1 - beta_1, 1 - beta_2, alpha,
+        epsilon) to run the group's update after the backward pass, in the same call.
+        Returns the reduced loss; the logits are out[:m], the gradients are in the dw and
+        db arrays.
         """
         if self._n == 0:
             raise ValueError("TrainChain: not initialised")
@@ -203,23 +221,70 @@ cdef class TrainChain:
             _shape(SW, "sample_weight", (m,))
         if red < 1 or red > 3:
             raise ValueError(f"red: expected a reduction code in [1, 3], received {red}")
+        cdef fnn_loss_spec *sp = &loss.s
+        cdef double result
+        cdef fnn_adam_job job
+        cdef fnn_adam_job *jp = NULL
+        cdef fnn_adam_item *items = NULL
+        cdef list keep = []
+        cdef cnp.ndarray W, G, M, V, VH
+        if adam is not None:
+            if not isinstance(adam, tuple) or len(adam) != 6 or not isinstance(adam[0], AdamGroup):
+                raise TypeError("adam: expected None or (AdamGroup, lr, omb1, omb2, alpha, "
+                                "epsilon)")
+            entries = (<AdamGroup>adam[0])._entries
+            items = <fnn_adam_item *>malloc(max(len(entries), 1) * sizeof(fnn_adam_item))
+            if items == NULL:
+                raise MemoryError()
+            jp = &job
+            job.items = items
+            job.count = 0
+            _opt_common(float(adam[1]), 0.0, None, &job.common)
+            job.omb1, job.omb2 = float(adam[2]), float(adam[3])
+            job.alpha, job.eps = float(adam[4]), float(adam[5])
+        try:
+            if jp != NULL:
+                for i, (w, g, mv, vv, hv) in enumerate(entries):
+                    W = _opt_w(w.value)
+                    if W.dtype != self.dtype:
+                        raise TypeError(f"adam: expected variables of dtype {self.dtype}, "
+                                        f"received {W.dtype}")
+                    G = _opt_g(g, W)
+                    M = _opt_slot(mv.value, "m", W, G, ())
+                    V = _opt_slot(vv.value, "v", W, G, (M,))
+                    VH = _opt_slot(None if hv is None else hv.value, "vhat", W, G, (M, V))
+                    keep.append((W, G, M, V, VH))
+                    items[i].w = cnp.PyArray_DATA(W)
+                    items[i].g = cnp.PyArray_DATA(G)
+                    items[i].m = cnp.PyArray_DATA(M)
+                    items[i].v = cnp.PyArray_DATA(V)
+                    items[i].vhat = _opt_ptr(VH)
+                    items[i].n = cnp.PyArray_SIZE(W)
+                job.count = len(entries)
+            result = self._run(X, m, sp, TT, LB, SW, red, jp, labels)
+        finally:
+            free(items)
+        return result
+
+    cdef double _run(self, cnp.ndarray X, Py_ssize_t m, fnn_loss_spec *sp, cnp.ndarray TT,
+                     cnp.ndarray LB, cnp.ndarray SW, int red, fnn_adam_job *jp,
+                     object labels) except? -1.0:
         cdef double result = 0.0
         cdef int64_t bad = -1
         cdef int rc
         cdef void *tp = _ptr(TT)
         cdef int64_t *lp = <int64_t *>_ptr(LB)
         cdef void *swp = _ptr(SW)
-        cdef fnn_loss_spec *sp = &loss.s
         if self._f32:
             with nogil:
                 rc = fnn_train_step_f32(self._steps, self._n, <float *>cnp.PyArray_DATA(X), m,
                                         self._streams, sp, <float *>tp, lp, <float *>swp, red,
-                                        <float *>cnp.PyArray_DATA(self.grad), &result, &bad)
+                                        <float *>cnp.PyArray_DATA(self.grad), jp, &result, &bad)
         else:
             with nogil:
                 rc = fnn_train_step_f64(self._steps, self._n, <double *>cnp.PyArray_DATA(X), m,
                                         self._streams, sp, <double *>tp, lp, <double *>swp, red,
-                                        <double *>cnp.PyArray_DATA(self.grad), &result, &bad)
+                                        <double *>cnp.PyArray_DATA(self.grad), jp, &result, &bad)
         if rc == FNN_EINVAL and bad >= 0:
             raise ValueError(f"y_true: expected class indices in [0, {self.out_width}), "
                              f"received {labels[bad]} at index {bad}")

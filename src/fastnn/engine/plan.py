@@ -282,6 +282,7 @@ class TrainPlan:
             return None
         loss = self.step_loss
         labels = t = None
+        adam = None
         try:
             if loss._sparse:
                 if type(y) is not np.ndarray:
@@ -295,21 +296,28 @@ class TrainPlan:
                         chain.out_width or y.shape[0] != m or not y.flags.c_contiguous:
                     return None
                 t = y
+            if self.variables and not self.regularized:
+                chain_update = getattr(self.model.optimizer, "_engine_chain_update", None)
+                if chain_update is not None:
+                    adam = chain_update(self._grads(), self.variables)
             value = chain.step(x, m, [getattr(layer, "_step", 0) for layer in tc[4]],
-                               loss._spec(), t, labels, sw, _LOSS_RED[loss.reduction] or 1)
+                               loss._spec(), t, labels, sw, _LOSS_RED[loss.reduction] or 1,
+                               adam)
         except (ValueError, TypeError):
             return None
         for layer in tc[3]:
             layer._step += 1
-        return value, chain.out[:m]
+        return value, chain.out[:m], adam is not None
 
     def step(self, x, y, sw):
         """Run one training step on a batch and return (loss, output)."""
         res = self._chain_step(x, y, sw)
         if res is not None:
-            if self.variables:
+            if res[2]:
+                self.model.optimizer._engine_finish()
+            elif self.variables:
                 self._update()
-            return res
+            return res[0], res[1]
         out = self.forward(x)
         grad = self._grad_buffer(out.shape, out.dtype)
         loss = self.step_loss.forward_backward(y, out, sw, grad)
@@ -333,14 +341,19 @@ class TrainPlan:
             self._update()
         return loss, out
 
-    def _update(self):
-        """The optimizer step on the gradient buffers the backward pass filled."""
+    def _grads(self):
+        """The gradient buffers the backward pass fills, one per variable."""
         grads = self.grads
         if grads is None:
             grads = self.grads = [g for w, tv in zip(self.ws, self.layer_vars) if tv
                                   for g in w.grad_arrays(tv)]
             opt = self.model.optimizer
             self._apply = getattr(opt, "_engine_apply", None) or opt.apply
+        return grads
+
+    def _update(self):
+        """The optimizer step on the gradient buffers the backward pass filled."""
+        grads = self._grads()
         for v, reg in self.regularized:
             reg.gradient(v.value, out=grads[self._index(v)], accumulate=True)
         self._apply(grads, self.variables)

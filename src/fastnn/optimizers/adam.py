@@ -61,10 +61,9 @@ class Adam(Optimizer):
         if type(self)._update is not Adam._update or any(
                 getattr(v, "value", None) is not w for _, w, _, v in entries):
             return None
-        group = _core.AdamGroup([(v, g, slots["momentum"], slots["velocity"],
-                                  slots.get("velocity_hat")) for slots, w, g, v in entries])
-        return lambda lr, scalars: group.run(lr, 1 - self.beta_1, 1 - self.beta_2, scalars[0],
-                                             self.epsilon)
+        return _GroupCall(self, _core.AdamGroup([
+            (v, g, slots["momentum"], slots["velocity"], slots.get("velocity_hat"))
+            for slots, w, g, v in entries]))
 
     def _update(self, slots, w, g, lr, wd, clip, scalars):
         vhat = slots["velocity_hat"].value if "velocity_hat" in slots else None
@@ -77,6 +76,24 @@ class Adam(Optimizer):
         config.update({"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
                        "amsgrad": self.amsgrad})
         return config
+
+
+class _GroupCall:
+    """Adam's update of all the engine's variables: called directly, or handed to the
+    training chain (chain_args) to run inside its C call."""
+
+    __slots__ = ("opt", "group")
+
+    def __init__(self, opt, group):
+        self.opt, self.group = opt, group
+
+    def __call__(self, lr, scalars):
+        opt = self.opt
+        self.group.run(lr, 1 - opt.beta_1, 1 - opt.beta_2, scalars[0], opt.epsilon)
+
+    def chain_args(self, lr, scalars):
+        opt = self.opt
+        return (self.group, lr, 1 - opt.beta_1, 1 - opt.beta_2, scalars[0], opt.epsilon)
 
 
 class AdamW(Adam):

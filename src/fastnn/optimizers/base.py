@@ -281,6 +281,35 @@ class Optimizer(OptimizerState):
             cached = self._engine_cache = (grads, variables, work, self._prepare(work))
         self._apply_work(cached[2], cached[3])
 
+    def _engine_chain_update(self, grads, variables):
+        """This step's update as arguments for TrainChain.step, which runs it right after the
+        backward pass in the same C call; None when it must run through _engine_apply. When
+        arguments are returned, the caller runs the chain and then _engine_finish()."""
+        cached = self._engine_cache
+        if cached is None or cached[0] is not grads or cached[1] is not variables:
+            work = self._work(list(grads), variables)
+            cached = self._engine_cache = (grads, variables, work, self._prepare(work))
+        group = cached[3][3]
+        if (group is None or not hasattr(group, "chain_args") or self.weight_decay is not None
+                or (self.clipnorm and self.clipnorm > 0)
+                or (self.global_clipnorm and self.global_clipnorm > 0)
+                or (self.clipvalue and self.clipvalue > 0)):
+            return None
+        lr = self._current_learning_rate()
+        self._before_update(cached[2])
+        t = cached[3][0][0][1].dtype.type
+        lr_t = t(lr)
+        return group.chain_args(float(lr_t), self._step_scalars(t, lr_t))
+
+    def _engine_finish(self):
+        """What _apply_work does after the updates, for a step whose update ran in C."""
+        _, constrained, touches, _ = self._engine_cache[3]
+        for w, c in constrained:
+            np.copyto(w, np.asarray(c(w)), casting="unsafe")
+        for touch in touches:
+            touch()
+        self._iterations += 1
+
     def _prepare(self, work):
         """What each step needs of work, looked up once: (slots, array, grad, var) per entry
         and (array, constraint) for the constrained variables."""
