@@ -203,3 +203,19 @@ def test_gather_rows_cast_rejects_bad_input(rng):
     with pytest.raises(ValueError, match="out: must not share memory with the inputs"):
         _core.gather_rows_cast(both, idx, inside)
     assert (both == 0).all()
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_gather_rows_cast_split_over_threads(rng, threads):
+    """A batch big enough to be split over a team (here 300 rows of 1000 doubles) gives the
+    bits of astype for any thread count, including a team that does not divide the rows."""
+    import fastnn
+    src = rng.standard_normal((2000, 1000))
+    idx = rng.integers(0, 2000, 300)
+    out = np.full((300, 1000), np.nan, np.float32)
+    try:
+        fastnn.set_num_threads(threads)
+        _core.gather_rows_cast(src, idx, out)
+    finally:
+        _core.reset_num_threads()
+    np.testing.assert_array_equal(out, src[idx].astype(np.float32))
