@@ -210,23 +210,34 @@ static inline double keep_f64(double v, uint32_t k) {
 }
 
 #define FNN_DEFINE_DROPOUT(T, SFX)                                                          \
-  void fnn_dropout_forward_##SFX(const T *x, T *y, uint8_t *mask, size_t n, T rate,       \
-                                 uint64_t seed, uint64_t stream) {                        \
-    const uint32_t thr = keep_threshold((double)rate);                                    \
-    const T scale = (T)(1.0 / (1.0 - (double)rate));                                      \
+  typedef struct {                                                                        \
+    const T *x;                                                                           \
+    T *y;                                                                                 \
+    uint8_t *mask;                                                                        \
+    size_t n;                                                                             \
+    uint32_t thr;                                                                         \
+    T scale;                                                                              \
+    uint64_t seed, stream;                                                                \
+    philox_lanes_fn lanes;                                                                \
+  } dropout_job_##SFX;                                                                    \
+                                                                                          \
+  /* One thread's share of the groups of FNN_PHILOX_LANES blocks. */                      \
+  static void dropout_share_##SFX(void *ctx, int tid, int nt) {                           \
+    const dropout_job_##SFX *j = (const dropout_job_##SFX *)ctx;                          \
     const size_t per = 4 * FNN_PHILOX_LANES; /* elements per group */                     \
-    const size_t ng = (n + per - 1) / per;                                                \
-    const int nt = fnn_threads_for(FNN_RNG_FLOPS_PER_ELEM * (double)n);                   \
-    const philox_lanes_fn lanes = philox_lanes_pick();                                    \
-    FNN_FOR_NT(size_t, g, ng, {                                                           \
+    size_t g0, g1;                                                                        \
+    fnn_share((j->n + per - 1) / per, tid, nt, &g0, &g1);                                 \
+    const uint32_t thr = j->thr;                                                          \
+    const T scale = j->scale;                                                             \
+    for (size_t g = g0; g < g1; g++) {                                                    \
       uint32_t w[4 * FNN_PHILOX_LANES];                                                   \
-      lanes(seed, stream, (uint64_t)g * FNN_PHILOX_LANES, w);                             \
+      j->lanes(j->seed, j->stream, (uint64_t)g * FNN_PHILOX_LANES, w);                    \
       const size_t i0 = g * per;                                                          \
-      const size_t cnt = n - i0 < per ? n - i0 : per;                                     \
-      const T *xg = x + i0;                                                               \
-      T *yg = y + i0;                                                                     \
-      if (mask) {                                                                         \
-        uint8_t *mg = mask + i0;                                                          \
+      const size_t cnt = j->n - i0 < per ? j->n - i0 : per;                               \
+      const T *xg = j->x + i0;                                                            \
+      T *yg = j->y + i0;                                                                  \
+      if (j->mask) {                                                                      \
+        uint8_t *mg = j->mask + i0;                                                       \
         for (size_t e = 0; e < cnt; e++) {                                                \
           const uint32_t k = (w[e] >> 8) >= thr;                                          \
           yg[e] = keep_##SFX(xg[e] * scale, k);                                           \
@@ -236,7 +247,22 @@ static inline double keep_f64(double v, uint32_t k) {
         for (size_t e = 0; e < cnt; e++)                                                  \
           yg[e] = keep_##SFX(xg[e] * scale, (w[e] >> 8) >= thr);                          \
       }                                                                                   \
-    });                                                                                   \
+    }                                                                                     \
+  }                                                                                       \
+                                                                                          \
+  /* On fastnn's worker threads (cheap to start while they spin), so the threshold      \
+   * counts twice the flops of the OpenMP kernels: 256 x 128 values go on two threads,   \
+   * 32 x 128 stay on one. */                                                             \
+  void fnn_dropout_forward_##SFX(const T *x, T *y, uint8_t *mask, size_t n, T rate,       \
+                                 uint64_t seed, uint64_t stream) {                        \
+    dropout_job_##SFX job = {x, y, mask, n, keep_threshold((double)rate),                 \
+                             (T)(1.0 / (1.0 - (double)rate)), seed, stream,               \
+                             philox_lanes_pick()};                                        \
+    const int nt = fnn_threads_for(2.0 * FNN_RNG_FLOPS_PER_ELEM * (double)n);             \
+    if (nt > 1)                                                                           \
+      fnn_team_run(nt, dropout_share_##SFX, &job);                                        \
+    else                                                                                  \
+      dropout_share_##SFX(&job, 0, 1);                                                    \
   }                                                                                       \
   void fnn_dropout_backward_##SFX(const T *dy, const uint8_t *mask, T *dx, size_t n,      \
                                   T rate) {                                               \
