@@ -4,17 +4,15 @@ copies of the real files, with the hash checks (the arrays against tf.keras's ar
 tests/parity/test_datasets_parity.py)."""
 import gzip
 import hashlib
-import http.server
 import os
 import pathlib
 import shutil
-import threading
-from functools import partial
 
 import numpy as np
 import pytest
 
 from fastnn.datasets import fashion_mnist, mnist
+from tests.conftest import serve_directory
 
 PREPARED = pathlib.Path(os.environ.get("FASTNN_DATA_DIR") or
                         pathlib.Path.home() / ".fastnn" / "datasets")
@@ -124,15 +122,6 @@ def test_mnist_rejects_damaged_files(homes):
 
 # ---- downloads ---------------------------------------------------------------------------
 
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        self.server.requests.append(self.path)
-        super().do_GET()
-
-
 @pytest.fixture
 def server(tmp_path):
     """A local copy of Keras's download folder: the prepared real files."""
@@ -142,16 +131,8 @@ def server(tmp_path):
     shutil.copy(PREPARED / "mnist.npz", root / "mnist.npz")
     for f in fashion_mnist.FILES:
         shutil.copy(PREPARED / "fashion-mnist" / f, root / f)
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                            partial(_Handler, directory=str(root)))
-    httpd.requests = []
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield httpd, root, f"http://127.0.0.1:{httpd.server_address[1]}/"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serve_directory(root) as (httpd, url):
+        yield httpd, root, url
 
 
 def _digest(path, algorithm):

@@ -120,26 +120,21 @@ def test_normalize_bad_input(x, kwargs, exc, word):
 # ---- get_file ----------------------------------------------------------------------------
 
 import hashlib  # noqa: E402
-import http.server  # noqa: E402
 import io  # noqa: E402
 import os  # noqa: E402
 import tarfile  # noqa: E402
-import threading  # noqa: E402
 import zipfile  # noqa: E402
-from functools import partial  # noqa: E402
 
 from fastnn.utils import file_utils  # noqa: E402
+from tests.conftest import RecordingHandler, serve_directory  # noqa: E402
 
 PAYLOAD = b"fastnn get_file payload\n" * 1000
 
 
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
+class _Handler(RecordingHandler):
     def do_GET(self):
-        self.server.requests.append(self.path)
-        if self.path == "/broken":  # promises more than it sends, then hangs up
+        if self.path == "/broken":
+            self.server.requests.append(self.path)  # promises more than it sends, then hangs up
             self.send_response(200)
             self.send_header("Content-Length", "100000")
             self.end_headers()
@@ -155,16 +150,8 @@ def server(tmp_path):
     root = tmp_path / "www"
     root.mkdir()
     (root / "data.bin").write_bytes(PAYLOAD)
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                            partial(_Handler, directory=str(root)))
-    httpd.requests = []
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield httpd, root, f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serve_directory(root, _Handler) as (httpd, url):
+        yield httpd, root, url.rstrip("/")
 
 
 def _sha256(data):
