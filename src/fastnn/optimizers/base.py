@@ -275,25 +275,25 @@ class Optimizer(OptimizerState):
         """apply() for the training engine, whose gradient buffers are the same arrays on
         every step (the variables' shapes and dtypes, C-contiguous): they are checked on the
         first step only; the arithmetic is apply()'s."""
+        cached = self._engine_prepared(grads, variables)
+        self._apply_work(cached[2], cached[3])
+
+    def _engine_prepared(self, grads, variables):
+        """(grads, variables, work, prepared) for the engine's buffers, made on first use."""
         cached = self._engine_cache
         if cached is None or cached[0] is not grads or cached[1] is not variables:
             work = self._work(list(grads), variables)
             cached = self._engine_cache = (grads, variables, work, self._prepare(work))
-        self._apply_work(cached[2], cached[3])
+        return cached
 
     def _engine_chain_update(self, grads, variables):
         """This step's update as arguments for TrainChain.step, which runs it right after the
         backward pass in the same C call; None when it must run through _engine_apply. When
         arguments are returned, the caller runs the chain and then _engine_finish()."""
-        cached = self._engine_cache
-        if cached is None or cached[0] is not grads or cached[1] is not variables:
-            work = self._work(list(grads), variables)
-            cached = self._engine_cache = (grads, variables, work, self._prepare(work))
+        cached = self._engine_prepared(grads, variables)
         group = cached[3][3]
         if (group is None or not hasattr(group, "chain_args") or self.weight_decay is not None
-                or (self.clipnorm and self.clipnorm > 0)
-                or (self.global_clipnorm and self.global_clipnorm > 0)
-                or (self.clipvalue and self.clipvalue > 0)):
+                or self._clipping()):
             return None
         lr = self._current_learning_rate()
         self._before_update(cached[2])
@@ -304,11 +304,21 @@ class Optimizer(OptimizerState):
     def _engine_finish(self):
         """What _apply_work does after the updates, for a step whose update ran in C."""
         _, constrained, touches, _ = self._engine_cache[3]
+        self._after_updates(constrained, touches)
+
+    def _after_updates(self, constrained, touches):
+        """Constraints, change marks and the step count, once the variables are updated."""
         for w, c in constrained:
             np.copyto(w, np.asarray(c(w)), casting="unsafe")
         for touch in touches:
             touch()
         self._iterations += 1
+
+    def _clipping(self):
+        """Whether gradients are clipped (by value, norm or global norm)."""
+        return bool((self.clipnorm and self.clipnorm > 0) or
+                    (self.global_clipnorm and self.global_clipnorm > 0) or
+                    (self.clipvalue and self.clipvalue > 0))
 
     def _prepare(self, work):
         """What each step needs of work, looked up once: (slots, array, grad, var) per entry
@@ -368,10 +378,7 @@ class Optimizer(OptimizerState):
 
     def _apply_work(self, work, prepared=None):
         entries, constrained, touches, group = prepared or self._prepare(work)
-        clipping = bool((self.clipnorm and self.clipnorm > 0) or
-                        (self.global_clipnorm and self.global_clipnorm > 0) or
-                        (self.clipvalue and self.clipvalue > 0))
-        clips = self._clip_specs([g for _, _, _, g in work]) if clipping else None
+        clips = self._clip_specs([g for _, _, _, g in work]) if self._clipping() else None
         lr = self._current_learning_rate()
         self._before_update(work)
         cache = {}
@@ -390,11 +397,7 @@ class Optimizer(OptimizerState):
                 sc = cache[dt] = (float(lr_t), self._step_scalars(dt.type, lr_t))
             wd = self.weight_decay if has_wd and self._use_weight_decay(v) else 0.0
             update(slots, w, g, sc[0], wd, None if clips is None else clips[k], sc[1])
-        for w, c in constrained:
-            np.copyto(w, np.asarray(c(w)), casting="unsafe")
-        for touch in touches:
-            touch()
-        self._iterations += 1
+        self._after_updates(constrained, touches)
 
     def _clip_specs(self, grads):
         """Per gradient: None or the (mode, a, b) clip the kernels apply as they read it."""
