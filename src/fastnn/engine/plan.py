@@ -240,16 +240,13 @@ class TrainPlan:
         steps, variables = [], []
         for j, (kind, layer) in enumerate(layout):
             if kind == "dense":
-                act = layer._act
-                spec = act.spec
-                if layer is last and self.fused is not None and act.fusable() == "sigmoid":
-                    spec = None  # the loss works from the logits, as in Dense._forward
+                spec, keep_z = layer._train_spec(layer is last and self.fused is not None)
                 ws = self.ws[self.layers.index(layer)]
                 grads = ws.grad_arrays(layer.trainable_weights)
                 bias = layer.bias if layer.use_bias else None
                 steps.append(("dense", layer.kernel.value, None if bias is None else bias.value,
-                              spec, spec is not None and act.needs_z, grads[0],
-                              None if bias is None else grads[1], j > first))
+                              spec, keep_z, grads[0], None if bias is None else grads[1],
+                              j > first))
                 variables += [layer.kernel] if bias is None else [layer.kernel, bias]
             else:
                 width = 1

@@ -171,6 +171,16 @@ class Dense(Layer):
             steps.append((act.kind, self.units))
         return steps
 
+    def _train_spec(self, fuse):
+        """(activation spec for the fused kernels, whether training keeps z): the spec is
+        None for a linear layer and for a sigmoid folded into the loss (fuse), which then
+        works from the logits."""
+        act = self._act
+        spec = act.spec
+        if fuse and spec is not None and act.fusable() == "sigmoid":
+            spec = None
+        return spec, spec is not None and act.needs_z
+
     def _forward(self, x, ws, training, fuse=False):
         kernel = self.kernel.value
         units = self.units
@@ -178,11 +188,9 @@ class Dense(Layer):
         x2 = x if flat else x.reshape(-1, kernel.shape[0])
         m = x2.shape[0]
         act = self._act
-        spec = act.spec
-        if fuse and spec is not None and act.fusable() == "sigmoid":
-            spec = None  # the loss works from the logits
+        spec, keep_z = self._train_spec(fuse)
         y = ws.array("y", (m, units))
-        z = ws.array("z", (m, units)) if training and spec is not None and act.needs_z else None
+        z = ws.array("z", (m, units)) if training and keep_z else None
         _core.dense_forward(x2, kernel, self.bias.value if self.use_bias else None, spec, y, z,
                             None if training else self._packed_kernel())
         out = y
