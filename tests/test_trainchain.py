@@ -244,6 +244,20 @@ def test_chain_bad_arguments():
         chain.step(x, 4, [0, 0, 0], spec, None, labels, np.ones(3, np.float32), 2)
     with pytest.raises(ValueError, match="red: expected"):
         chain.step(x, 4, [0, 0, 0], spec, None, labels, None, 0)
+    from types import SimpleNamespace as Var
+    w1, b1, w2, dw1, db1, dw2 = arrays
+    bad_slot = _core.AdamGroup([(Var(value=w1), dw1, Var(value=None), Var(value=np.zeros_like(w1)),
+                                 None)])
+    with pytest.raises(TypeError, match="m, v: expected numpy.ndarrays"):
+        chain.step(x, 4, [0, 0, 0], spec, None, labels, None, 2,
+                   (bad_slot, 1e-3, 0.1, 0.001, 1e-3, 1e-7))
+    wrong_shape = _core.AdamGroup([(Var(value=w1), dw2, Var(value=np.zeros_like(w1)),
+                                    Var(value=np.zeros_like(w1)), None)])
+    with pytest.raises(ValueError, match="g: expected shape"):
+        chain.step(x, 4, [0, 0, 0], spec, None, labels, None, 2,
+                   (wrong_shape, 1e-3, 0.1, 0.001, 1e-3, 1e-7))
+    with pytest.raises(TypeError, match="adam: expected None or"):
+        chain.step(x, 4, [0, 0, 0], spec, None, labels, None, 2, (1, 2))
     before = [a.copy() for a in arrays]
     with pytest.raises(ValueError, match=r"y_true: expected class indices in \[0, 4\)"):
         chain.step(x, 4, [0, 0, 0], spec, None, np.array([0, 1, 4, 0], np.int64), None, 2)

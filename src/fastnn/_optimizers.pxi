@@ -226,15 +226,21 @@ def adam_update(w, g, m, v, vhat, double lr, double wd, clip, double omb1, doubl
     _adam_one(w, g, m, v, vhat, &c, omb1, omb2, alpha, epsilon)
 
 
-cdef int _adam_one(object w, object g, object m, object v, object vhat, fnn_opt_common *cp,
-                   double omb1, double omb2, double alpha, double epsilon) except -1:
+cdef tuple _adam_arrays(object w, object g, object m, object v, object vhat):
+    """(W, G, M, V, VH) for one Adam update, checked: dtypes, shapes, layout, no overlap."""
     cdef cnp.ndarray W = _opt_w(w)
     cdef cnp.ndarray G = _opt_g(g, W)
     cdef cnp.ndarray M = _opt_slot(m, "m", W, G, ())
     cdef cnp.ndarray V = _opt_slot(v, "v", W, G, (M,))
     if M is None or V is None:
         raise TypeError("m, v: expected numpy.ndarrays, received None")
-    cdef cnp.ndarray VH = _opt_slot(vhat, "vhat", W, G, (M, V))
+    return W, G, M, V, _opt_slot(vhat, "vhat", W, G, (M, V))
+
+
+cdef int _adam_one(object w, object g, object m, object v, object vhat, fnn_opt_common *cp,
+                   double omb1, double omb2, double alpha, double epsilon) except -1:
+    cdef cnp.ndarray W, G, M, V, VH
+    W, G, M, V, VH = _adam_arrays(w, g, m, v, vhat)
     cdef size_t n = cnp.PyArray_SIZE(W)
     cdef void *p_W = _opt_ptr(W)
     cdef void *p_G = _opt_ptr(G)

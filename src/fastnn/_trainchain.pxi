@@ -245,14 +245,11 @@ cdef class TrainChain:
         try:
             if jp != NULL:
                 for i, (w, g, mv, vv, hv) in enumerate(entries):
-                    W = _opt_w(w.value)
+                    W, G, M, V, VH = _adam_arrays(w.value, g, mv.value, vv.value,
+                                                  None if hv is None else hv.value)
                     if W.dtype != self.dtype:
                         raise TypeError(f"adam: expected variables of dtype {self.dtype}, "
                                         f"received {W.dtype}")
-                    G = _opt_g(g, W)
-                    M = _opt_slot(mv.value, "m", W, G, ())
-                    V = _opt_slot(vv.value, "v", W, G, (M,))
-                    VH = _opt_slot(None if hv is None else hv.value, "vhat", W, G, (M, V))
                     keep.append((W, G, M, V, VH))
                     items[i].w = cnp.PyArray_DATA(W)
                     items[i].g = cnp.PyArray_DATA(G)
