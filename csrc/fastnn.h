@@ -33,8 +33,9 @@ int fnn_openmp_enabled(void);
  * fork/join costs more than it saves, else fnn_get_num_threads() (see threads.c for why
  * never a team of another size). */
 int fnn_threads_for(double flops);
-/* 1 in a process forked after fastnn had run a multi-threaded kernel: GNU OpenMP's thread
- * pool does not survive fork, so such a child runs every kernel on one thread. */
+/* 1 in a process forked after fastnn had run a multi-threaded kernel: neither GNU OpenMP's
+ * thread pool nor fastnn's own workers survive fork, so such a child runs every kernel on
+ * one thread. */
 int fnn_forked_serial(void);
 /* Work split over a team: fn(ctx, tid, nt) runs once on each of nt threads (tid 0 on the
  * caller) and must do share tid of nt; returns when all have finished. The team is
