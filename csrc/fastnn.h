@@ -37,12 +37,20 @@ int fnn_threads_for(double flops);
  * thread pool nor fastnn's own workers survive fork, so such a child runs every kernel on
  * one thread. */
 int fnn_forked_serial(void);
-/* Work split over a team: fn(ctx, tid, nt) runs once on each of nt threads (tid 0 on the
- * caller) and must do share tid of nt; returns when all have finished. The team is
- * fastnn's own pool of workers, which spin for a short while after each task before they
- * sleep (threads.c), or an OpenMP region when the pool is in use by another thread. */
-typedef void (*fnn_team_fn)(void *ctx, int tid, int nt);
+/* Work split over a team: fn(ctx, part, nparts) runs once for each part in [0, nparts),
+ * on at most nt threads (the caller among them), and must do share `part` of nparts;
+ * returns when every part has finished. Parts are claimed one at a time by whichever
+ * thread is free, so any thread may run any part, one after another: a part must depend
+ * only on its number, never on the thread (per-thread scratch is indexed by
+ * fnn_team_slot()), and parts must not wait for each other. The team is fastnn's own pool
+ * of workers, which spin for a short while after each task before they sleep (threads.c),
+ * or an OpenMP region when the pool is in use by another thread. */
+typedef void (*fnn_team_fn)(void *ctx, int part, int nparts);
+void fnn_team_run_parts(int nt, int nparts, fnn_team_fn fn, void *ctx);
+/* fnn_team_run_parts with one part per thread. */
 void fnn_team_run(int nt, fnn_team_fn fn, void *ctx);
+/* The executing thread's index in the team, in [0, nt): 0 on the caller. */
+int fnn_team_slot(void);
 /* The [lo, hi) share of thread tid of nt over n items: contiguous, in thread order. */
 static inline void fnn_share(size_t n, int tid, int nt, size_t *lo, size_t *hi) {
   *lo = n * (size_t)tid / (size_t)nt;

@@ -34,8 +34,8 @@ typedef struct {
   const void *args;
 } fnn_opt_job;
 
-/* One thread's share of the chunks, with subnormals flushed (per thread: each has its own
- * control word). */
+/* One part's share of the chunks, with subnormals flushed (per part: each thread has its
+ * own control word). */
 static void fnn_opt_share(void *ctx, int tid, int nt) {
   const fnn_opt_job *j = (const fnn_opt_job *)ctx;
   const size_t nchunks = (j->n + FNN_OPT_CHUNK - 1) / FNN_OPT_CHUNK;

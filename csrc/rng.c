@@ -221,7 +221,7 @@ static inline double keep_f64(double v, uint32_t k) {
     philox_lanes_fn lanes;                                                                \
   } dropout_job_##SFX;                                                                    \
                                                                                           \
-  /* One thread's share of the groups of FNN_PHILOX_LANES blocks. */                      \
+  /* One part's share of the groups of FNN_PHILOX_LANES blocks. */                        \
   static void dropout_share_##SFX(void *ctx, int tid, int nt) {                           \
     const dropout_job_##SFX *j = (const dropout_job_##SFX *)ctx;                          \
     const size_t per = 4 * FNN_PHILOX_LANES; /* elements per group */                     \

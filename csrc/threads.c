@@ -100,8 +100,10 @@ int fnn_threads_for(double flops) {
  * small pool of fastnn's own threads: after each task a worker spins for FNN_SPIN_US (a
  * bound in time, not in iterations) and then sleeps on a condition variable. Work between
  * kernels shorter than that never waits for a wake-up; an idle process goes quiet within
- * that time. One caller uses the pool at a time; a kernel called while another thread holds
- * it runs an OpenMP region as before. A forked child never uses it (fnn_get_num_threads()
+ * that time. The caller never waits for a worker to start: a task is split into parts that
+ * the caller and the workers claim as they come (below), so a worker that has gone to
+ * sleep, or whose core another process holds, only helps less. One caller uses the pool at
+ * a time; a kernel called while another thread holds it runs an OpenMP region as before. A forked child never uses it (fnn_get_num_threads()
  * is 1 there). The spin can be set with FASTNN_SPIN_US (microseconds; 0 sleeps at once);
  * OMP_WAIT_POLICY=passive also means 0. */
 
@@ -119,23 +121,34 @@ int fnn_threads_for(double flops) {
 
 #define FNN_POOL_MAX 256
 #define FNN_SPIN_US_DEFAULT 150
+#define FNN_PARTS_MAX 0xFFFF
 
+/* A task is nparts parts, claimed one at a time by whichever thread of the team is free:
+ * the caller starts on them at once, and a worker that is slow to wake (asleep, or its core
+ * taken by another process), or slower on its parts, leaves more of them to the others
+ * instead of holding everyone at the end. Each part writes its own outputs with the same
+ * arithmetic whoever runs it, so the split between threads never changes a result.
+ *
+ * claim = gen (32 bits) | next part (16) | nparts (16), in one word: a part is taken by a
+ * compare-and-swap that also checks that the task is still the current one, so a worker
+ * that wakes after its task is over takes nothing and never reads that task's context. */
 typedef struct {
   pthread_mutex_t owner;  /* held by the thread whose kernel uses the pool */
   pthread_mutex_t mu;     /* with cv: sleeping workers */
   pthread_cond_t cv;
   int nworkers;           /* threads created (tid 1 .. nworkers) */
-  int gen;                /* bumped for each task */
+  uint32_t gen;           /* the current task's number (written by the owner only) */
+  uint64_t claim;
   int sleepers;
-  int done;               /* workers done with (or past) the current task */
-  int nt;                 /* the current task's team size */
+  int nthr;               /* threads that may work on the current task, the caller included */
+  int done;               /* parts of the current task finished */
   fnn_team_fn fn;
   void *ctx;
   long spin_ns;
 } fnn_pool;
 
 static fnn_pool g_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
-                          PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0, NULL, NULL, -1};
+                          PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0, 0, NULL, NULL, -1};
 
 static long now_ns(void) {
   struct timespec t;
@@ -143,35 +156,58 @@ static long now_ns(void) {
   return (long)t.tv_sec * 1000000000L + t.tv_nsec;
 }
 
-/* The task generation each worker was created at: the tasks after it are its to run. */
-static int g_start_gen[FNN_POOL_MAX + 1];
+/* The task number each worker was created at: the tasks after it are its to join. */
+static uint32_t g_start_gen[FNN_POOL_MAX + 1];
+
+static uint32_t claim_gen(uint64_t c) { return (uint32_t)(c >> 32); }
+
+/* Run parts of task gen until none is left to claim. fn and ctx are read only after a
+ * part is claimed: the owner wrote them before publishing the task and keeps them until
+ * every part is done, which includes the one this thread holds. */
+static void pool_work(fnn_pool *p, uint32_t gen) {
+  uint64_t c = __atomic_load_n(&p->claim, __ATOMIC_ACQUIRE);
+  for (;;) {
+    const unsigned next = (unsigned)(c >> 16) & 0xFFFFu, n = (unsigned)c & 0xFFFFu;
+    if (claim_gen(c) != gen || next >= n) return;
+    if (!__atomic_compare_exchange_n(&p->claim, &c, c + ((uint64_t)1 << 16), 0,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+      continue; /* c now holds the current word */
+    p->fn(p->ctx, (int)next, (int)n);
+    __atomic_add_fetch(&p->done, 1, __ATOMIC_RELEASE);
+    c = __atomic_load_n(&p->claim, __ATOMIC_ACQUIRE);
+  }
+}
+
+static _Thread_local int t_slot = 0;
+
+int fnn_team_slot(void) { return t_slot; }
 
 static void *pool_worker(void *arg) {
   fnn_pool *p = &g_pool;
   const int tid = (int)(intptr_t)arg;
-  int seen = g_start_gen[tid];
+  t_slot = tid;
+  uint32_t seen = g_start_gen[tid];
   for (;;) {
     /* spin for a while, then sleep until the next task */
     const long t0 = now_ns();
-    int g;
-    for (unsigned i = 1; (g = __atomic_load_n(&p->gen, __ATOMIC_ACQUIRE)) == seen; i++) {
+    uint32_t g;
+    for (unsigned i = 1; (g = claim_gen(__atomic_load_n(&p->claim, __ATOMIC_ACQUIRE))) == seen;
+         i++) {
       FNN_PAUSE();
       if ((i & 255) == 0 && now_ns() - t0 > p->spin_ns) break;
     }
     if (g == seen) {
       pthread_mutex_lock(&p->mu);
       __atomic_add_fetch(&p->sleepers, 1, __ATOMIC_SEQ_CST);
-      while ((g = __atomic_load_n(&p->gen, __ATOMIC_SEQ_CST)) == seen)
+      while ((g = claim_gen(__atomic_load_n(&p->claim, __ATOMIC_SEQ_CST))) == seen)
         pthread_cond_wait(&p->cv, &p->mu);
       __atomic_sub_fetch(&p->sleepers, 1, __ATOMIC_SEQ_CST);
       pthread_mutex_unlock(&p->mu);
     }
     seen = g;
-    /* Every worker acknowledges every task (those beyond the team size without working),
-     * so none can still be reading this task when the next one is posted. */
-    const int nt = p->nt;
-    if (tid < nt) p->fn(p->ctx, tid, nt);
-    __atomic_add_fetch(&p->done, 1, __ATOMIC_RELEASE);
+    /* Workers beyond the task's thread count sit it out (a stale count read here only
+     * changes who helps, never a result). */
+    if (tid < __atomic_load_n(&p->nthr, __ATOMIC_RELAXED)) pool_work(p, g);
   }
   return NULL;
 }
@@ -191,7 +227,7 @@ static int pool_grow(int nt) {
   while (p->nworkers < nt - 1) {
     pthread_t th;
     pthread_attr_t attr;
-    g_start_gen[p->nworkers + 1] = __atomic_load_n(&p->gen, __ATOMIC_RELAXED);
+    g_start_gen[p->nworkers + 1] = p->gen;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     const int rc = pthread_create(&th, &attr, pool_worker, (void *)(intptr_t)(p->nworkers + 1));
@@ -203,8 +239,9 @@ static int pool_grow(int nt) {
 }
 
 /* Run the task on the pool; 0 when the pool is busy or cannot grow (the caller falls back). */
-static int pool_run(int nt, fnn_team_fn fn, void *ctx) {
+static int pool_run(int nt, int nparts, fnn_team_fn fn, void *ctx) {
   fnn_pool *p = &g_pool;
+  if (nparts > FNN_PARTS_MAX) return 0;
   if (pthread_mutex_trylock(&p->owner) != 0) return 0;
   if (!pool_grow(nt)) {
     pthread_mutex_unlock(&p->owner);
@@ -212,33 +249,59 @@ static int pool_run(int nt, fnn_team_fn fn, void *ctx) {
   }
   p->fn = fn;
   p->ctx = ctx;
-  p->nt = nt;
+  __atomic_store_n(&p->nthr, nt, __ATOMIC_RELAXED);
   __atomic_store_n(&p->done, 0, __ATOMIC_RELAXED);
-  __atomic_add_fetch(&p->gen, 1, __ATOMIC_SEQ_CST); /* publishes fn, ctx, nt and done */
+  const uint32_t gen = ++p->gen;
+  /* publishes fn, ctx, nthr and done with the task */
+  __atomic_store_n(&p->claim, ((uint64_t)gen << 32) | (uint64_t)nparts, __ATOMIC_SEQ_CST);
   if (__atomic_load_n(&p->sleepers, __ATOMIC_SEQ_CST) > 0) {
     pthread_mutex_lock(&p->mu);
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
   }
-  fn(ctx, 0, nt);
-  while (__atomic_load_n(&p->done, __ATOMIC_ACQUIRE) != p->nworkers) FNN_PAUSE();
+  pool_work(p, gen);
+  /* every part is claimed; wait for those still running elsewhere */
+  while (__atomic_load_n(&p->done, __ATOMIC_ACQUIRE) != nparts) FNN_PAUSE();
   pthread_mutex_unlock(&p->owner);
   return 1;
 }
+#else
+int fnn_team_slot(void) {
+#ifdef FASTNN_HAVE_OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
 #endif
 
-void fnn_team_run(int nt, fnn_team_fn fn, void *ctx) {
+void fnn_team_run_parts(int nt, int nparts, fnn_team_fn fn, void *ctx) {
+  if (nparts <= 0) return;
+  if (nt > nparts) nt = nparts;
   if (nt <= 1) {
-    fn(ctx, 0, 1);
+    for (int q = 0; q < nparts; q++) fn(ctx, q, nparts);
     return;
   }
 #ifdef FNN_ATFORK
-  if (!fnn_forked_serial() && pool_run(nt, fn, ctx)) return;
+  if (!fnn_forked_serial() && pool_run(nt, nparts, fn, ctx)) return;
 #endif
 #ifdef FASTNN_HAVE_OPENMP
 #pragma omp parallel num_threads(nt)
-  fn(ctx, omp_get_thread_num(), omp_get_num_threads());
+  {
+    const int t = omp_get_thread_num(), tn = omp_get_num_threads();
+#ifdef FNN_ATFORK
+    const int saved = t_slot;
+    t_slot = t;
+#endif
+    for (int q = t; q < nparts; q += tn) fn(ctx, q, nparts);
+#ifdef FNN_ATFORK
+    t_slot = saved;
+#endif
+  }
 #else
-  fn(ctx, 0, 1);
+  for (int q = 0; q < nparts; q++) fn(ctx, q, nparts);
 #endif
 }
+
+void fnn_team_run(int nt, fnn_team_fn fn, void *ctx) { fnn_team_run_parts(nt, nt, fn, ctx); }
+

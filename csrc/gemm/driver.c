@@ -13,6 +13,18 @@
 #ifndef FNN_SPLIT_N_MAX_M
 #define FNN_SPLIT_N_MAX_M 96
 #endif
+/* A one-row product gets two threads from this many elements of B (see the driver). */
+#ifndef FNN_ONE_ROW_SPLIT_ELEMS
+#define FNN_ONE_ROW_SPLIT_ELEMS 65536.0
+#endif
+/* C blocks (team parts) per thread in a multi-threaded product, where it has the tiles.
+ * Three were no faster on the 2-core VM, and slower at some shapes: a thread then takes
+ * interleaved blocks, each through every K slice, so all of B passes through its core's
+ * L2 for each block, where one part per thread streams one K slice of B for all of the
+ * thread's rows. */
+#ifndef FNN_GEMM_PARTS_PER_THREAD
+#define FNN_GEMM_PARTS_PER_THREAD 1
+#endif
 /* A block is packed when at least this many B panels reuse it ... */
 #ifndef FNN_PACK_A_MIN_PANELS
 #define FNN_PACK_A_MIN_PANELS 4

@@ -149,11 +149,10 @@ typedef struct {
   size_t abuf_elems;
 } FN(gemm_job_);
 
-/* The 5th to 1st loops around the micro-kernel, for one thread of the team (the work is
- * split by the orphaned omp for). Called directly, without entering the OpenMP runtime,
- * when the product runs on one thread: a parallel region of one thread still costs about
- * half a microsecond, which is most of a small layer's product. */
-static void FN(gemm_loops_)(void *ctx, int tid, int nt) {
+/* The 5th to 1st loops around the micro-kernel, for one part of the product: part `part`
+ * of nparts is C block `part` (a row block and a group of panels) through every K slice.
+ * Called directly, without a team, when the product runs on one thread. */
+static void FN(gemm_loops_)(void *ctx, int part, int nparts) {
   const FN(gemm_job_) *j = (const FN(gemm_job_) *)ctx;
   const KERN_T *kern = j->kern;
   const int trans_a = j->trans_a;
@@ -187,7 +186,7 @@ static void FN(gemm_loops_)(void *ctx, int tid, int nt) {
   const int may_pack_a = j->may_pack_a;
   T *const abuf = j->abuf;
   const size_t abuf_elems = j->abuf_elems;
-    T *my_a = abuf ? abuf + abuf_elems * (size_t)tid : NULL;
+    T *my_a = abuf ? abuf + abuf_elems * (size_t)fnn_team_slot() : NULL;
     for (size_t jc = 0; jc < n; jc += NC) { /* 5th loop: NC columns of B and C */
       const size_t nc = n - jc < NC ? n - jc : NC;
       const size_t pan0 = jc / NR, npan = (nc + NR - 1) / NR;
@@ -196,10 +195,10 @@ static void FN(gemm_loops_)(void *ctx, int tid, int nt) {
         const size_t kc = k - pc < KC ? k - pc : KC;
         const T beta_eff = pc == 0 ? beta : (T)1;
         const int last_k = pc + kc == k;
-        /* This thread's share of the C blocks: the same blocks at every K slice, so each
+        /* This part's share of the C blocks: the same blocks at every K slice, so each
          * block is accumulated by one thread, in K order, with no barrier between slices. */
         size_t it0, it1;
-        fnn_share(mb * jchunks, tid, nt, &it0, &it1);
+        fnn_share(mb * jchunks, part, nparts, &it0, &it1);
         for (size_t it = it0; it < it1; it++) { /* 3rd loop: MC rows of A and C (and N chunks) */
           const size_t ib = it / jchunks, jb = it % jchunks;
           const size_t ic = ib * mc;
@@ -300,11 +299,19 @@ int FN(fnn_gemm_ex_)(const KERN_T *kern, int trans_a, int trans_b, size_t m, siz
   const size_t KC = (k + kblocks - 1) / kblocks;
   const size_t NC = kern->nc - kern->nc % NR;
   const size_t npanels = (n + NR - 1) / NR;
-  /* The flops alone decide the thread count. (Counting B's reads too put one-row products
-   * such as a single-sample 784 x 128 layer on two threads: about 2 us faster on an idle
-   * 2-core VM, no faster on a 16-core Xeon, and 180 us instead of 10 us median when other
-   * processes kept the cores busy. bench/RESULTS.md.) */
-  const int nt = fnn_threads_for(2.0 * (double)m * (double)n * (double)k);
+  /* The flops decide the thread count, except for one row against a large B: that product
+   * is bound by streaming B from the core's L2 (784 x 128 floats, about 5.5 us on one core
+   * of the 2-core VM), and two cores stream twice as fast from their own L2s, each always
+   * reading the same half (the caller takes the first part). It gets two threads, not all
+   * of them: more would each wait on a wake-up for a sliver of B. Before the team's parts
+   * were claimed by whichever thread is free, this cost 180 us instead of 10 us median when
+   * other processes kept the cores busy, since the caller waited for a worker that was not
+   * running; now the caller runs both halves itself then. bench/RESULTS.md. */
+  int nt = fnn_threads_for(2.0 * (double)m * (double)n * (double)k);
+  if (m == 1 && nt == 1 && (double)n * (double)k >= FNN_ONE_ROW_SPLIT_ELEMS) {
+    nt = fnn_threads_for(2.0 * FNN_ONE_ROW_SPLIT_ELEMS * 8.0);
+    if (nt > 2) nt = 2;
+  }
 
   /* B's panels: packed (given, or packed here), or read in place. A row-major B is read in
    * place when few row blocks reuse it (packing would cost about as much as the product) or
@@ -329,20 +336,26 @@ int FN(fnn_gemm_ex_)(const KERN_T *kern, int trans_a, int trans_b, size_t m, siz
     packed_b = bpack;
   }
 
-  /* Work split (threads only ever split independent C tiles, never K):
-   * rows into mb blocks of mc (a multiple of MR), and, when there are too few row blocks,
-   * each block's panels into jchunks groups. mc only changes cache blocking, not the
+  /* Work split (threads only ever split independent C tiles, never K): rows into mb
+   * blocks of mc (a multiple of MR), and, when there are too few row blocks, each block's
+   * panels into jchunks groups. Each block is one part of the team's task, so that a
+   * thread that starts late (a worker that had gone to sleep, or whose core another process
+   * holds) hands its blocks to the others. mc only changes cache blocking, not the
    * arithmetic of any element. */
   size_t mc = kern->mc;
   size_t mb = (m + mc - 1) / mc;
   size_t jchunks = 1;
   if (nt > 1) {
     const size_t mtiles = (m + MR - 1) / MR;
+    const size_t want = (size_t)nt * FNN_GEMM_PARTS_PER_THREAD;
     if (npanels >= (size_t)nt && (m <= mc || (m <= FNN_SPLIT_N_MAX_M && npanels % (size_t)nt == 0))) {
-      jchunks = (size_t)nt;
+      const size_t per = (npanels + want - 1) / want; /* panels per group */
+      jchunks = (npanels + per - 1) / per;
     } else if (mtiles >= (size_t)nt) {
-      size_t want = ((mb + nt - 1) / nt) * nt; /* a multiple of the thread count */
-      size_t rows = (m + want - 1) / want;
+      /* a multiple of the thread count, so that threads that keep pace share evenly */
+      size_t parts = ((mb + nt - 1) / nt) * want;
+      if (parts > mtiles) parts = mtiles;
+      size_t rows = (m + parts - 1) / parts;
       mc = ((rows + MR - 1) / MR) * MR;
       mb = (m + mc - 1) / mc;
     } else {
@@ -374,7 +387,7 @@ int FN(fnn_gemm_ex_)(const KERN_T *kern, int trans_a, int trans_b, size_t m, siz
                             ldc, bias, act, z, ldz, has_epilogue, MR, NR, KC, NC, nfull,
                             direct_b, bedge, mc, mb, jchunks, may_pack_a, abuf, abuf_elems};
   if (nt > 1)
-    fnn_team_run(nt, FN(gemm_loops_), (void *)&job);
+    fnn_team_run_parts(nt, (int)(mb * jchunks), FN(gemm_loops_), (void *)&job);
   else
     FN(gemm_loops_)((void *)&job, 0, 1);
   free(abuf);

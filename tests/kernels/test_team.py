@@ -4,7 +4,12 @@ The team a GEMM or an optimizer update runs on is fastnn's own pool, whose worke
 while and then sleep. These tests drive its paths in fresh processes: workers that sleep at
 once (FASTNN_SPIN_US=0), a pool grown for 4 threads then used by teams of 2 and 3, and two
 Python threads whose kernels contend for the pool (one of them falls back to an OpenMP
-region). Every result must be the bits of one thread."""
+region). Every result must be the bits of one thread.
+
+The team's parts are claimed by whichever thread is free, so a worker that sleeps (spin 0)
+leaves its parts to the caller; the bits must not change. One-row products against a
+large B (a single-sample forward pass) are split over two threads: they must also be the
+bits of that row inside a larger batch."""
 import numpy as np
 
 from tests.conftest import run_with_threads
@@ -17,6 +22,13 @@ CODE = """
     b = rng.standard_normal((300, 200)).astype(np.float32)
     w = rng.standard_normal(300_000).astype(np.float32)
     g = rng.standard_normal(300_000).astype(np.float32)
+    # one row against a large B: 784 x 128 (whole panels), 700 x 100 (an edge panel), and
+    # a transposed A
+    x1 = rng.standard_normal((5, 784)).astype(np.float32)
+    b1 = rng.standard_normal((784, 128)).astype(np.float32)
+    x2 = rng.standard_normal((5, 700)).astype(np.float32)
+    b2 = rng.standard_normal((700, 100)).astype(np.float32)
+    x1t = np.ascontiguousarray(x1[:1].T)
 
     def digest(threads):
         if threads:
@@ -25,11 +37,22 @@ CODE = """
         _core.gemm(a, b, c)
         ct = np.empty((300, 200), np.float32)  # dW-like: A transposed, K = 700
         _core.gemm(a, c, ct, trans_a=True)
+        rows = []
+        for x, bb in ((x1, b1), (x2, b2)):
+            one = np.empty((1, bb.shape[1]), np.float32)
+            _core.gemm(x[:1], bb, one)
+            many = np.empty((5, bb.shape[1]), np.float32)
+            _core.gemm(x, bb, many)
+            assert one.tobytes() == many[:1].tobytes(), "one row differs from its batch"
+            rows.append(one)
+        onet = np.empty((1, 128), np.float32)
+        _core.gemm(x1t, b1, onet, trans_a=True)
+        assert onet.tobytes() == rows[0].tobytes(), "transposed A differs"
         w2, m, v = w.copy(), np.zeros_like(w), np.zeros_like(w)
         for step in range(3):
             _core.adam_update(w2, g, m, v, None, 1e-3, 0.0, None, 0.1, 0.001, 1e-3, 1e-7)
         h = hashlib.sha256()
-        for x in (c, ct, w2, m, v):
+        for x in [c, ct, w2, m, v] + rows:
             h.update(x.tobytes())
         return h.hexdigest()
 
