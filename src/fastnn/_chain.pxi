@@ -41,10 +41,15 @@ cdef class InferenceChain:
     cdef readonly object dtype
     cdef readonly Py_ssize_t in_width, out_width
     cdef bint _f32
+    # the model's shapes for try_call: x is (rows,) + in_dims, the output (rows,) + out_dims
+    cdef int _in_nd, _out_nd
+    cdef cnp.npy_intp _in_dims[8]
+    cdef cnp.npy_intp _out_dims[9]
 
     def __cinit__(self):
         self._steps = NULL
         self._n = 0
+        self._in_nd = -1
 
     def __init__(self, steps, dtype):
         self.dtype = np.dtype(dtype)
@@ -124,6 +129,65 @@ cdef class InferenceChain:
 
     def __dealloc__(self):
         free(self._steps)
+
+    def set_shapes(self, in_shape, out_shape):
+        """The model's input and output shapes without the batch axis, for try_call: their
+        products must be in_width and out_width, with at most 8 axes each."""
+        cdef Py_ssize_t p
+        for name, shape, width, cap in (("in_shape", in_shape, self.in_width, 8),
+                                        ("out_shape", out_shape, self.out_width, 8)):
+            if not isinstance(shape, tuple) or len(shape) > cap:
+                raise ValueError(f"{name}: expected a tuple of at most {cap} sizes, "
+                                 f"received {shape!r}")
+            p = 1
+            for d in shape:
+                if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 0:
+                    raise ValueError(f"{name}: expected sizes (ints >= 0), received {shape!r}")
+                p *= d
+            if p != width:
+                raise ValueError(f"{name}: expected sizes whose product is {width}, "
+                                 f"received {shape!r}")
+        self._in_nd = len(in_shape)
+        for i, d in enumerate(in_shape):
+            self._in_dims[i] = d
+        self._out_nd = len(out_shape) + 1
+        for i, d in enumerate(out_shape):
+            self._out_dims[i + 1] = d
+
+    def try_call(self, x):
+        """A new output array for x, or None when x is not an array the chain takes as it
+        is: a numpy.ndarray of the chain's dtype (native byte order), C-contiguous and
+        aligned, of shape (rows,) + in_shape (set_shapes). The fast path of a model's
+        single-sample call: every check reads the array's header, nothing is allocated
+        before the output."""
+        if self._in_nd < 0 or type(x) is not np.ndarray:
+            return None
+        cdef cnp.ndarray X = <cnp.ndarray>x
+        if cnp.PyArray_TYPE(X) != (cnp.NPY_FLOAT32 if self._f32 else cnp.NPY_FLOAT64):
+            return None
+        if not cnp.PyArray_ISNOTSWAPPED(X) or not cnp.PyArray_IS_C_CONTIGUOUS(X) or \
+                not cnp.PyArray_ISALIGNED(X) or cnp.PyArray_NDIM(X) != self._in_nd + 1:
+            return None
+        cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(X)
+        cdef int i
+        for i in range(self._in_nd):
+            if dims[i + 1] != self._in_dims[i]:
+                return None
+        cdef size_t m = <size_t>dims[0]
+        self._out_dims[0] = dims[0]
+        cdef cnp.ndarray Y = cnp.PyArray_EMPTY(self._out_nd, self._out_dims,
+                                               cnp.NPY_FLOAT32 if self._f32 else cnp.NPY_FLOAT64, 0)
+        cdef int rc
+        if self._f32:
+            with nogil:
+                rc = fnn_chain_forward_f32(self._steps, self._n, <float *>cnp.PyArray_DATA(X), m,
+                                           <float *>cnp.PyArray_DATA(Y))
+        else:
+            with nogil:
+                rc = fnn_chain_forward_f64(self._steps, self._n, <double *>cnp.PyArray_DATA(X), m,
+                                           <double *>cnp.PyArray_DATA(Y))
+        _check_rc(rc, "chain_forward")
+        return Y
 
     def __call__(self, x, out=None):
         """Run the chain on x (rows x in_width, C-contiguous, the chain's dtype); return out

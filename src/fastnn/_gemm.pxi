@@ -62,13 +62,20 @@ def kernel_name():
     return fnn_kernel_name().decode()
 
 
+# Changes each time set_kernel is called: packed weights made before then may not suit the
+# kernel family now in use (InferencePlan rebuilds its chain when it changes).
+kernel_serial = 0
+
+
 def set_kernel(name):
     """Force a micro-kernel family ('avx512', 'avx2', 'portable') or 'auto'."""
+    global kernel_serial
     if not isinstance(name, str):
         raise TypeError(f"name: expected a str, received {type(name).__name__}")
     if fnn_set_kernel(name.encode()) != 0:
         raise ValueError(f"name: expected 'auto' or a kernel family this CPU can run "
                          f"({', '.join(available_kernels())}), received {name!r}")
+    kernel_serial += 1
 
 
 def cpu_has(feature):

@@ -85,6 +85,44 @@ def test_chain_is_batch_invariant_and_writes_out(rng, dtype):
     assert chain(x, out) is out and out.tobytes() == full.tobytes()
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_try_call_takes_only_what_fits_as_it_is(rng, dtype):
+    """try_call, the single-sample fast path: the chain's bits for an array of the chain's
+    dtype, C-contiguous and of the set shapes; None for anything else (the caller then
+    takes the general path), never an error."""
+    layers = _layers(rng, [12, 6, 4], dtype)
+    chain = _chain(layers, ["relu", None], None, dtype, False)
+    x = rng.random((5, 12)).astype(dtype)
+    assert chain.try_call(x) is None  # no shapes set yet
+    chain.set_shapes((3, 4), (2, 2))
+    got = chain.try_call(x.reshape(5, 3, 4))
+    assert got.shape == (5, 2, 2) and got.dtype == dtype
+    assert got.tobytes() == chain(x).tobytes()
+    assert chain.try_call(x[:0].reshape(0, 3, 4)).shape == (0, 2, 2)
+    other = np.float32 if dtype == np.float64 else np.float64
+    big = x.reshape(5, 3, 4).astype(np.dtype(dtype).newbyteorder(">"))
+    unaligned = np.frombuffer(b"\0" + x.tobytes(), dtype, offset=1).reshape(5, 3, 4)
+    assert not unaligned.flags.aligned
+    for bad in (x,                                   # (5, 12): not the set shape
+                x.reshape(5, 4, 3), x.reshape(60), x.reshape(1, 5, 3, 4),
+                x.reshape(5, 3, 4).astype(other), big, unaligned,
+                x.reshape(5, 3, 4)[::2],                    # a view, not contiguous
+                x.reshape(5, 3, 4).tolist(), None, 3.0):
+        assert chain.try_call(bad) is None
+    with pytest.raises(ValueError, match="in_shape"):
+        chain.set_shapes((5, 4), (4,))
+    with pytest.raises(ValueError, match="out_shape"):
+        chain.set_shapes((12,), (5,))
+    with pytest.raises(ValueError, match="in_shape"):
+        chain.set_shapes([12], (4,))
+    with pytest.raises(ValueError, match="in_shape"):
+        chain.set_shapes((1,) * 8 + (12,), (4,))
+    with pytest.raises(ValueError, match="out_shape"):
+        chain.set_shapes((12,), (-2, -2))
+    with pytest.raises(ValueError, match="in_shape"):
+        chain.set_shapes((12.0,), (4,))
+
+
 def test_chain_rejects_bad_input(rng):
     w = rng.standard_normal((4, 3)).astype(np.float32)
     chain = _core.InferenceChain([("dense", w, None, None, None)], np.float32)

@@ -435,6 +435,14 @@ def inference_chain(data):
             for f in fns:
                 h = f(h)
         assert close(y, h, dt, scale=50), "InferenceChain: wrong result"
+    # the fast path: the chain's bits for an input it takes as it is, None for any other
+    chain.set_shapes((width,), (chain.out_width,))
+    t = chain.try_call(x)
+    fits = (type(x) is np.ndarray and x.dtype == np.dtype(dt) and x.ndim == 2
+            and x.shape[1] == width and x.flags.c_contiguous and x.flags.aligned)
+    assert (t is not None) == fits, "try_call: took or refused the wrong input"
+    if fits:
+        assert ok and t.tobytes() == y.tobytes(), "try_call: not the chain's bits"
 
 
 @prop

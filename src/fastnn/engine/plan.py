@@ -75,11 +75,13 @@ class InferencePlan:
             return None
         self._in_shape = tuple(model._model_input_shape[1:])
         self._out_tail = tuple(shape[1:])
-        return _core.InferenceChain(steps, model._dtype())
+        chain = _core.InferenceChain(steps, model._dtype())
+        chain.set_shapes(self._in_shape, self._out_tail)
+        return chain
 
     def chain(self):
         """The current InferenceChain, or None when the model has none."""
-        key = (variables.generation(), _core.kernel_name())
+        key = (variables._generation, _core.kernel_serial)
         if key != self._key:
             self._chain = self._build_chain()
             self._key = key
@@ -88,13 +90,11 @@ class InferencePlan:
     def call(self, x):
         """A new output array for x, through the chain; None when x is not an input the
         chain takes as it is (a C-contiguous array of the model's dtype and input shape)."""
-        chain = self.chain()
-        if (chain is None or x.dtype != chain.dtype or x.shape[1:] != self._in_shape
-                or not x.flags.c_contiguous or not x.flags.aligned):
-            return None
-        m = x.shape[0]
-        y = chain(x if x.ndim == 2 else x.reshape(m, chain.in_width))
-        return y if len(self._out_tail) == 1 else y.reshape((m,) + self._out_tail)
+        chain = self._chain
+        if self._key is None or self._key[0] != variables._generation or \
+                self._key[1] != _core.kernel_serial:
+            chain = self.chain()
+        return None if chain is None else chain.try_call(x)
 
     def forward(self, x):
         out = self.call(x) if type(x) is np.ndarray else None
