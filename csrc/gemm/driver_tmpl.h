@@ -150,7 +150,8 @@ typedef struct {
 } FN(gemm_job_);
 
 /* The 5th to 1st loops around the micro-kernel, for one part of the product: part `part`
- * of nparts is C block `part` (a row block and a group of panels) through every K slice.
+ * of nparts is a contiguous share of the C blocks (row blocks and groups of panels),
+ * through every K slice.
  * Called directly, without a team, when the product runs on one thread. */
 static void FN(gemm_loops_)(void *ctx, int part, int nparts) {
   const FN(gemm_job_) *j = (const FN(gemm_job_) *)ctx;
@@ -338,9 +339,9 @@ int FN(fnn_gemm_ex_)(const KERN_T *kern, int trans_a, int trans_b, size_t m, siz
 
   /* Work split (threads only ever split independent C tiles, never K): rows into mb
    * blocks of mc (a multiple of MR), and, when there are too few row blocks, each block's
-   * panels into jchunks groups. Each block is one part of the team's task, so that a
+   * panels into jchunks groups. The blocks are shared out as the team's parts, so that a
    * thread that starts late (a worker that had gone to sleep, or whose core another process
-   * holds) hands its blocks to the others. mc only changes cache blocking, not the
+   * holds) hands its share to the others. mc only changes cache blocking, not the
    * arithmetic of any element. */
   size_t mc = kern->mc;
   size_t mb = (m + mc - 1) / mc;
@@ -386,8 +387,12 @@ int FN(fnn_gemm_ex_)(const KERN_T *kern, int trans_a, int trans_b, size_t m, siz
   const FN(gemm_job_) job = {kern, trans_a, m, n, k, alpha, a, lda, b, ldb, packed_b, beta, c,
                             ldc, bias, act, z, ldz, has_epilogue, MR, NR, KC, NC, nfull,
                             direct_b, bedge, mc, mb, jchunks, may_pack_a, abuf, abuf_elems};
-  if (nt > 1)
-    fnn_team_run_parts(nt, (int)(mb * jchunks), FN(gemm_loops_), (void *)&job);
+  if (nt > 1) {
+    /* each part a contiguous run of blocks: a thread that keeps pace streams one K slice
+     * of B for all of its rows, as with a fixed split */
+    const size_t blocks = mb * jchunks, most = (size_t)nt * FNN_GEMM_PARTS_PER_THREAD;
+    fnn_team_run_parts(nt, (int)(blocks < most ? blocks : most), FN(gemm_loops_), (void *)&job);
+  }
   else
     FN(gemm_loops_)((void *)&job, 0, 1);
   free(abuf);
