@@ -130,6 +130,19 @@ cdef class InferenceChain:
     def __dealloc__(self):
         free(self._steps)
 
+    cdef _run(self, cnp.ndarray X, cnp.ndarray Y, size_t m):
+        """The C call: m rows of X (checked by the caller) into Y."""
+        cdef int rc
+        if self._f32:
+            with nogil:
+                rc = fnn_chain_forward_f32(self._steps, self._n, <float *>cnp.PyArray_DATA(X), m,
+                                           <float *>cnp.PyArray_DATA(Y))
+        else:
+            with nogil:
+                rc = fnn_chain_forward_f64(self._steps, self._n, <double *>cnp.PyArray_DATA(X), m,
+                                           <double *>cnp.PyArray_DATA(Y))
+        _check_rc(rc, "chain_forward")
+
     def set_shapes(self, in_shape, out_shape):
         """The model's input and output shapes without the batch axis, for try_call: their
         products must be in_width and out_width, with at most 8 axes each."""
@@ -177,16 +190,7 @@ cdef class InferenceChain:
         self._out_dims[0] = dims[0]
         cdef cnp.ndarray Y = cnp.PyArray_EMPTY(self._out_nd, self._out_dims,
                                                cnp.NPY_FLOAT32 if self._f32 else cnp.NPY_FLOAT64, 0)
-        cdef int rc
-        if self._f32:
-            with nogil:
-                rc = fnn_chain_forward_f32(self._steps, self._n, <float *>cnp.PyArray_DATA(X), m,
-                                           <float *>cnp.PyArray_DATA(Y))
-        else:
-            with nogil:
-                rc = fnn_chain_forward_f64(self._steps, self._n, <double *>cnp.PyArray_DATA(X), m,
-                                           <double *>cnp.PyArray_DATA(Y))
-        _check_rc(rc, "chain_forward")
+        self._run(X, Y, m)
         return Y
 
     def __call__(self, x, out=None):
@@ -207,14 +211,5 @@ cdef class InferenceChain:
             Y = _arr(out, "out", self.dtype, 2, True)
             _shape(Y, "out", (m, self.out_width))
             _no_overlap(Y, "out", (X,))
-        cdef int rc
-        if self._f32:
-            with nogil:
-                rc = fnn_chain_forward_f32(self._steps, self._n, <float *>cnp.PyArray_DATA(X), m,
-                                           <float *>cnp.PyArray_DATA(Y))
-        else:
-            with nogil:
-                rc = fnn_chain_forward_f64(self._steps, self._n, <double *>cnp.PyArray_DATA(X), m,
-                                           <double *>cnp.PyArray_DATA(Y))
-        _check_rc(rc, "chain_forward")
+        self._run(X, Y, m)
         return Y
