@@ -103,9 +103,10 @@ int fnn_threads_for(double flops) {
  * that time. The caller never waits for a worker to start: a task is split into parts that
  * the caller and the workers claim as they come (below), so a worker that has gone to
  * sleep, or whose core another process holds, only helps less. One caller uses the pool at
- * a time; a kernel called while another thread holds it runs an OpenMP region as before. A forked child never uses it (fnn_get_num_threads()
- * is 1 there). The spin can be set with FASTNN_SPIN_US (microseconds; 0 sleeps at once);
- * OMP_WAIT_POLICY=passive also means 0. */
+ * a time; a kernel called while another thread holds it runs an OpenMP region as before.
+ * A forked child never uses it (fnn_get_num_threads() is 1 there). The spin can be set
+ * with FASTNN_SPIN_US (microseconds; 0 sleeps at once); OMP_WAIT_POLICY=passive also
+ * means 0. */
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
