@@ -314,3 +314,32 @@ def test_sequential_from_tf_keras_config():
     model.set_weights(tk.get_weights())
     x = np.random.default_rng(0).normal(size=(5, 6)).astype(np.float32)
     np.testing.assert_allclose(model(x), tk(x).numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("first,last", [("float64", "float32"), ("float32", "float64")])
+def test_layers_of_different_dtypes_like_tf_keras(first, last):
+    """A layer casts a floating input of another dtype to its own, and the loss casts the
+    targets to the output's dtype: a float64 Dense, a float32 Dropout and a Dense of `last`
+    train, predict and evaluate as in tf.keras. The inputs and targets are float32 values,
+    so the input layer's float32 conversion in tf.keras rounds nothing."""
+    def make(L):
+        return [L.Dense(6, activation="tanh", dtype=first), L.Dropout(0.0),
+                L.Dense(3, dtype=last)]
+    tmodel, fmodel = _pair(make, (5,))
+    tmodel.compile(optimizer=tk.optimizers.SGD(0.1), loss="mse")
+    fmodel.compile(optimizer=fastnn.optimizers.SGD(0.1), loss="mse")
+    x = _x((16, 5)).astype(first)
+    y = _x((16, 3), seed=1)
+    for _ in range(3):
+        _close(fmodel.train_on_batch(x, y), tmodel.train_on_batch(x, y))
+    for fw, tw in zip(fmodel.get_weights(), tmodel.get_weights()):
+        assert fw.dtype == tw.dtype
+        _close(fw, tw)
+    tout = tmodel.predict(x, verbose=0)
+    for fout in (fmodel.predict(x, verbose=0), fmodel(x), fmodel(x, training=True)):
+        assert np.asarray(fout).dtype == tout.dtype == np.dtype(last)
+        _close(fout, tout)
+    _close(fmodel.evaluate(x, y, verbose=0), tmodel.evaluate(x, y, verbose=0))
+    fmodel.fit(x, y, epochs=2, batch_size=8, verbose=0, shuffle=False)
+    tmodel.fit(x, y, epochs=2, batch_size=8, verbose=0, shuffle=False)
+    _close(fmodel.predict(x, verbose=0), tmodel.predict(x, verbose=0))

@@ -29,6 +29,22 @@ def _fused_loss(last_layer, loss):
     return variant
 
 
+def layer_dtypes(layers):
+    """Each layer's dtype when the layers compute in more than one dtype, else None. As in
+    Keras, a layer then casts a floating input of another dtype to its own, and the
+    backward pass casts each gradient to the dtype of the layer it enters."""
+    dtypes = [np.dtype(layer.dtype) for layer in layers]
+    return dtypes if len(set(dtypes)) > 1 else None
+
+
+def in_output_dtype(out, *arrays):
+    """The arrays, floating ones cast to out's dtype: targets and sample weights are made
+    in the model's input dtype, which differs from its output's when the layers' dtypes
+    do (Keras's losses cast y_true to y_pred's dtype)."""
+    return tuple(a.astype(out.dtype) if isinstance(a, np.ndarray) and a.dtype.kind == "f"
+                 and a.dtype != out.dtype else a for a in arrays)
+
+
 class InferencePlan:
     """Forward passes in inference mode.
 
@@ -45,6 +61,7 @@ class InferencePlan:
     def __init__(self, model):
         self.model = model
         self.layers = model._plan_layers()
+        self.dtypes = layer_dtypes(self.layers)
         self._local = threading.local()
         self._chain = None
         self._key = None
@@ -62,7 +79,8 @@ class InferencePlan:
     def _build_chain(self):
         model = self.model
         shape = getattr(model, "_model_input_shape", None)
-        if not self.layers or shape is None or any(d is None for d in shape[1:]):
+        if (not self.layers or shape is None or any(d is None for d in shape[1:])
+                or self.dtypes is not None):
             return None
         steps = []
         for layer in self.layers:
@@ -101,7 +119,10 @@ class InferencePlan:
         if out is not None:
             return out
         h = x
-        for layer, ws in zip(self.layers, self.ws):
+        dtypes = self.dtypes
+        for i, (layer, ws) in enumerate(zip(self.layers, self.ws)):
+            if dtypes is not None and h.dtype != dtypes[i]:
+                h = h.astype(dtypes[i])
             h = layer._forward(h, ws, False)
         return h
 
@@ -112,6 +133,7 @@ class TrainPlan:
     def __init__(self, model):
         self.model = model
         self.layers = model._plan_layers()
+        self.dtypes = layer_dtypes(self.layers)
         for layer in self.layers:
             layer._check_trainable()
         self.ws = [Workspace(layer.dtype) for layer in self.layers]
@@ -179,7 +201,10 @@ class TrainPlan:
         h = x
         keep = self.activity_layers
         fuse_at = len(self.layers) - 1 if self.fused is not None else -1
+        dtypes = self.dtypes
         for i, (layer, ws) in enumerate(zip(self.layers, self.ws)):
+            if dtypes is not None and h.dtype != dtypes[i]:
+                h = h.astype(dtypes[i])
             h = layer._forward(h, ws, True, i == fuse_at)
             if keep and i in keep:
                 ws.last_output = h
@@ -196,6 +221,7 @@ class TrainPlan:
         from fastnn.losses.builtin import KernelLoss
         model, loss = self.model, self.step_loss
         if (not self.layers or self.regularized or self.activity or self.loss_weight != 1.0
+                or self.dtypes is not None
                 or not isinstance(loss, KernelLoss)
                 or type(loss).forward_backward is not KernelLoss.forward_backward
                 or getattr(loss, "axis", -1) != -1 or model._dtype() not in (np.float32, np.float64)):
@@ -317,6 +343,8 @@ class TrainPlan:
             return res[0], res[1]
         out = self.forward(x)
         grad = self._grad_buffer(out.shape, out.dtype)
+        if self.dtypes is not None:
+            y, sw = in_output_dtype(out, y, sw)
         loss = self.step_loss.forward_backward(y, out, sw, grad)
         if self.loss_weight != 1.0:
             loss *= self.loss_weight
@@ -329,8 +357,10 @@ class TrainPlan:
         if activity:
             loss += self.activity_penalty()
         g = grad
-        layers, ws, need_dx = self.layers, self.ws, self.need_dx
+        layers, ws, need_dx, dtypes = self.layers, self.ws, self.need_dx, self.dtypes
         for i in self.backward_order:
+            if dtypes is not None and g.dtype != dtypes[i]:
+                g = g.astype(dtypes[i])
             if activity and i in self.activity_layers:
                 g = self._activity_grad(i, g)
             g = layers[i]._backward(g, ws[i], need_dx[i])

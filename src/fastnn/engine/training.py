@@ -7,7 +7,7 @@ from fastnn import _seed
 from fastnn.callbacks.base import CallbackList
 from fastnn.callbacks.progbar import is_interactive
 from fastnn.engine import checks, data_adapter
-from fastnn.engine.plan import InferencePlan, TrainPlan
+from fastnn.engine.plan import InferencePlan, TrainPlan, in_output_dtype
 from fastnn.engine.tuner import ThreadTuner
 
 __all__ = ["fit", "evaluate", "predict"]
@@ -262,6 +262,8 @@ def _run_evaluate(model, data, cbs, metrics_like=None):
         if cbs is not None and cbs.wants("on_test_batch_begin"):
             cbs.on_test_batch_begin(step)
         out = plan.forward(xb)
+        if getattr(plan, "dtypes", None) is not None:
+            yb, wb = in_output_dtype(out, yb, wb)
         if scratch is None or scratch.size < out.size or scratch.dtype != out.dtype:
             scratch = np.empty(out.size, out.dtype)
         loss = loss_fn.forward_backward(yb, out, wb, scratch[:out.size].reshape(out.shape))

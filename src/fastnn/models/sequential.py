@@ -341,9 +341,13 @@ class Sequential(Layer):
         else:
             self._check_input_shape(x.shape)
         if training:
+            from fastnn.engine.plan import layer_dtypes
             from fastnn.engine.workspace import Workspace
             h = x
-            for layer in self._layers:
+            dtypes = layer_dtypes(self._layers)
+            for i, layer in enumerate(self._layers):
+                if dtypes is not None and h.dtype != dtypes[i]:
+                    h = h.astype(dtypes[i])
                 h = layer._forward(h, Workspace(layer.dtype), True)
             return np.array(h)
         plan = self._inference_plan()
