@@ -258,6 +258,19 @@ def test_chain_bad_arguments():
                    (wrong_shape, 1e-3, 0.1, 0.001, 1e-3, 1e-7))
     with pytest.raises(TypeError, match="adam: expected None or"):
         chain.step(x, 4, [0, 0, 0], spec, None, labels, None, 2, (1, 2))
+    # inputs that alias what the step writes: a gradient, the logits buffer, the loss
+    # gradient (the weights themselves may be read)
+    w1, b1, w2, dw1, db1, dw2 = arrays
+    for alias in (dw1.reshape(-1)[:12].reshape(4, 3), chain.out.reshape(-1)[:12].reshape(4, 3)):
+        with pytest.raises(ValueError, match="x: must not share memory with the chain"):
+            chain.step(alias, 4, [0, 0, 0], spec, None, labels, None, 2)
+    mse = keras.losses.MeanSquaredError()._spec()
+    with pytest.raises(ValueError, match="y_true: must not share memory with the chain"):
+        chain.step(x, 4, [0, 0, 0], mse, chain.grad, None, None, 2)
+    with pytest.raises(ValueError, match="sample_weight: must not share memory"):
+        chain.step(x, 4, [0, 0, 0], spec, None, labels, db1[:4], 2)
+    # a view of the weights is only read (no optimizer update in this call)
+    chain.step(w1.reshape(-1)[:12].reshape(4, 3), 4, [0, 0, 0], spec, None, labels, None, 2)
     before = [a.copy() for a in arrays]
     with pytest.raises(ValueError, match=r"y_true: expected class indices in \[0, 4\)"):
         chain.step(x, 4, [0, 0, 0], spec, None, np.array([0, 1, 4, 0], np.int64), None, 2)

@@ -50,6 +50,22 @@ cdef extern from "trainchain.h" nogil:
 cdef dict _TRAIN_STEP_LEN = {"dense": 8, "dropout": 5}
 
 
+cdef inline void _apart(cnp.ndarray a, str name, tuple written) except *:
+    """A step's input (C-contiguous) must not share memory with what the step writes."""
+    cdef char *lo = <char *>cnp.PyArray_DATA(a)
+    cdef char *hi = lo + cnp.PyArray_NBYTES(a)
+    cdef char *olo
+    cdef cnp.ndarray o
+    if hi == lo:
+        return
+    for w in written:
+        o = <cnp.ndarray>w
+        olo = <char *>cnp.PyArray_DATA(o)
+        if lo < olo + cnp.PyArray_NBYTES(o) and olo < hi:
+            raise ValueError(f"{name}: must not share memory with the chain's gradients or "
+                             f"buffers, which the step writes")
+
+
 cdef class TrainChain:
     """The kernel calls of one training step below the optimizer update, run by one C call.
 
@@ -64,6 +80,7 @@ cdef class TrainChain:
     cdef uint64_t *_streams
     cdef int _n
     cdef list _keep
+    cdef tuple _written  # the arrays a step writes: gradients and the chain's buffers
     cdef readonly object dtype
     cdef readonly Py_ssize_t in_width, out_width, rows_max
     cdef readonly cnp.ndarray out, grad
@@ -100,6 +117,7 @@ cdef class TrainChain:
             raise MemoryError()
         self.rows_max = rows_max
         self._keep = []
+        cdef list read_only = []
         cdef fnn_train_step *st
         cdef cnp.ndarray W, B, DW, DB, buf
         cdef Py_ssize_t width = -1
@@ -124,6 +142,7 @@ cdef class TrainChain:
                 _no_overlap(DW, "dw", (W,))
                 st.dw = cnp.PyArray_DATA(DW)
                 self._keep += [W, DW]
+                read_only.append(W)
                 if step[2] is not None:
                     B = _arr(step[2], "b", self.dtype, 1)
                     _shape(B, "b", (n,))
@@ -135,6 +154,7 @@ cdef class TrainChain:
                     st.bias = cnp.PyArray_DATA(B)
                     st.db = cnp.PyArray_DATA(DB)
                     self._keep += [B, DB]
+                    read_only.append(B)
                 if step[3] is not None:
                     _make_act(step[3], &st.act)
                     st.has_act = 1
@@ -176,6 +196,10 @@ cdef class TrainChain:
                 self._keep.append(buf)
         self.out_width = width
         self.grad = np.empty((rows_max, width), self.dtype)
+        # every kept array but the weights and biases, which a step only reads (Adam's
+        # update writes them after the last read of x)
+        self._written = tuple(a for a in self._keep
+                              if not any(a is r for r in read_only)) + (self.grad,)
         self._n = len(steps)
 
     def __dealloc__(self):
@@ -221,6 +245,9 @@ cdef class TrainChain:
             _shape(SW, "sample_weight", (m,))
         if red < 1 or red > 3:
             raise ValueError(f"red: expected a reduction code in [1, 3], received {red}")
+        for A, name in ((X, "x"), (TT, "y_true"), (LB, "y_true"), (SW, "sample_weight")):
+            if A is not None:
+                _apart(A, name, self._written)
         cdef fnn_loss_spec *sp = &loss.s
         cdef double result
         cdef fnn_adam_job job
