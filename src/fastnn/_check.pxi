@@ -51,8 +51,10 @@ cdef inline void _shape(cnp.ndarray a, str name, tuple expected) except *:
         raise ValueError(f"{name}: expected shape {expected}, received {(<object>a).shape}")
 
 
-cdef inline void _no_overlap(cnp.ndarray out, str oname, tuple inputs) except *:
-    """Outputs must not share memory with inputs the kernel still reads."""
+cdef inline void _no_overlap(cnp.ndarray out, str oname, tuple inputs,
+                             str others="the inputs") except *:
+    """Outputs must not share memory with inputs the kernel still reads (or, with the
+    roles named by `others`, an input with what the kernel writes)."""
     cdef char *lo = <char*>cnp.PyArray_DATA(out)
     cdef char *hi = lo + cnp.PyArray_NBYTES(out)
     cdef char *olo
@@ -66,9 +68,9 @@ cdef inline void _no_overlap(cnp.ndarray out, str oname, tuple inputs) except *:
             olo = <char*>cnp.PyArray_DATA(<cnp.ndarray>other)
             ohi = olo + cnp.PyArray_NBYTES(<cnp.ndarray>other)
             if lo < ohi and olo < hi:
-                raise ValueError(f"{oname}: must not share memory with the inputs")
+                raise ValueError(f"{oname}: must not share memory with {others}")
         elif np.may_share_memory(out, other):
-            raise ValueError(f"{oname}: must not share memory with the inputs")
+            raise ValueError(f"{oname}: must not share memory with {others}")
 
 
 cdef inline void _check_rc(int rc, str what) except *:

@@ -50,22 +50,6 @@ cdef extern from "trainchain.h" nogil:
 cdef dict _TRAIN_STEP_LEN = {"dense": 8, "dropout": 5}
 
 
-cdef inline void _apart(cnp.ndarray a, str name, tuple written) except *:
-    """A step's input (C-contiguous) must not share memory with what the step writes."""
-    cdef char *lo = <char *>cnp.PyArray_DATA(a)
-    cdef char *hi = lo + cnp.PyArray_NBYTES(a)
-    cdef char *olo
-    cdef cnp.ndarray o
-    if hi == lo:
-        return
-    for w in written:
-        o = <cnp.ndarray>w
-        olo = <char *>cnp.PyArray_DATA(o)
-        if lo < olo + cnp.PyArray_NBYTES(o) and olo < hi:
-            raise ValueError(f"{name}: must not share memory with the chain's gradients or "
-                             f"buffers, which the step writes")
-
-
 cdef class TrainChain:
     """The kernel calls of one training step below the optimizer update, run by one C call.
 
@@ -247,7 +231,8 @@ cdef class TrainChain:
             raise ValueError(f"red: expected a reduction code in [1, 3], received {red}")
         for A, name in ((X, "x"), (TT, "y_true"), (LB, "y_true"), (SW, "sample_weight")):
             if A is not None:
-                _apart(A, name, self._written)
+                _no_overlap(A, name, self._written,
+                            "the chain's gradients or buffers, which the step writes")
         cdef fnn_loss_spec *sp = &loss.s
         cdef double result
         cdef fnn_adam_job job

@@ -340,6 +340,9 @@ def test_layers_of_different_dtypes_like_tf_keras(first, last):
         assert np.asarray(fout).dtype == tout.dtype == np.dtype(last)
         _close(fout, tout)
     _close(fmodel.evaluate(x, y, verbose=0), tmodel.evaluate(x, y, verbose=0))
-    fmodel.fit(x, y, epochs=2, batch_size=8, verbose=0, shuffle=False)
-    tmodel.fit(x, y, epochs=2, batch_size=8, verbose=0, shuffle=False)
+    sw = np.linspace(0.5, 1.5, 16).astype(np.float32).astype(first)  # weights in x's dtype
+    _close(fmodel.evaluate(x, y, sample_weight=sw, verbose=0),
+           tmodel.evaluate(x, y, sample_weight=sw, verbose=0))
+    fmodel.fit(x, y, sample_weight=sw, epochs=2, batch_size=8, verbose=0, shuffle=False)
+    tmodel.fit(x, y, sample_weight=sw, epochs=2, batch_size=8, verbose=0, shuffle=False)
     _close(fmodel.predict(x, verbose=0), tmodel.predict(x, verbose=0))

@@ -37,12 +37,17 @@ def layer_dtypes(layers):
     return dtypes if len(set(dtypes)) > 1 else None
 
 
-def in_output_dtype(out, *arrays):
-    """The arrays, floating ones cast to out's dtype: targets and sample weights are made
-    in the model's input dtype, which differs from its output's when the layers' dtypes
-    do (Keras's losses cast y_true to y_pred's dtype)."""
-    return tuple(a.astype(out.dtype) if isinstance(a, np.ndarray) and a.dtype.kind == "f"
-                 and a.dtype != out.dtype else a for a in arrays)
+def cast_into(ws, name, a, dtype):
+    """a itself, or, when it is a floating array of another dtype, its values in dtype,
+    written into the workspace's named buffer (made once, reused by every batch). Mixed-
+    dtype models cast each layer's input and gradient so (see layer_dtypes), and targets
+    and sample weights, which are made in the input's dtype, to the output's (Keras's
+    losses cast y_true to y_pred's dtype)."""
+    if not isinstance(a, np.ndarray) or a.dtype == dtype or a.dtype.kind != "f":
+        return a
+    buf = ws.array(name, a.shape, dtype)
+    np.copyto(buf, a, casting="same_kind")
+    return buf
 
 
 class InferencePlan:
@@ -108,10 +113,7 @@ class InferencePlan:
     def call(self, x):
         """A new output array for x, through the chain; None when x is not an input the
         chain takes as it is (a C-contiguous array of the model's dtype and input shape)."""
-        chain = self._chain
-        if self._key is None or self._key[0] != variables._generation or \
-                self._key[1] != _core.kernel_serial:
-            chain = self.chain()
+        chain = self.chain()
         return None if chain is None else chain.try_call(x)
 
     def forward(self, x):
@@ -121,8 +123,8 @@ class InferencePlan:
         h = x
         dtypes = self.dtypes
         for i, (layer, ws) in enumerate(zip(self.layers, self.ws)):
-            if dtypes is not None and h.dtype != dtypes[i]:
-                h = h.astype(dtypes[i])
+            if dtypes is not None:
+                h = cast_into(ws, "cast_x", h, dtypes[i])
             h = layer._forward(h, ws, False)
         return h
 
@@ -203,8 +205,8 @@ class TrainPlan:
         fuse_at = len(self.layers) - 1 if self.fused is not None else -1
         dtypes = self.dtypes
         for i, (layer, ws) in enumerate(zip(self.layers, self.ws)):
-            if dtypes is not None and h.dtype != dtypes[i]:
-                h = h.astype(dtypes[i])
+            if dtypes is not None:
+                h = cast_into(ws, "cast_x", h, dtypes[i])
             h = layer._forward(h, ws, True, i == fuse_at)
             if keep and i in keep:
                 ws.last_output = h
@@ -344,7 +346,9 @@ class TrainPlan:
         out = self.forward(x)
         grad = self._grad_buffer(out.shape, out.dtype)
         if self.dtypes is not None:
-            y, sw = in_output_dtype(out, y, sw)
+            cast_ws = self.ws[-1]
+            y = cast_into(cast_ws, "cast_y", y, out.dtype)
+            sw = cast_into(cast_ws, "cast_sw", sw, out.dtype)
         loss = self.step_loss.forward_backward(y, out, sw, grad)
         if self.loss_weight != 1.0:
             loss *= self.loss_weight
@@ -359,8 +363,8 @@ class TrainPlan:
         g = grad
         layers, ws, need_dx, dtypes = self.layers, self.ws, self.need_dx, self.dtypes
         for i in self.backward_order:
-            if dtypes is not None and g.dtype != dtypes[i]:
-                g = g.astype(dtypes[i])
+            if dtypes is not None:
+                g = cast_into(ws[i], "cast_g", g, dtypes[i])
             if activity and i in self.activity_layers:
                 g = self._activity_grad(i, g)
             g = layers[i]._backward(g, ws[i], need_dx[i])

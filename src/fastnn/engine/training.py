@@ -7,7 +7,8 @@ from fastnn import _seed
 from fastnn.callbacks.base import CallbackList
 from fastnn.callbacks.progbar import is_interactive
 from fastnn.engine import checks, data_adapter
-from fastnn.engine.plan import InferencePlan, TrainPlan, in_output_dtype
+from fastnn.engine.plan import InferencePlan, TrainPlan, cast_into
+from fastnn.engine.workspace import Workspace
 from fastnn.engine.tuner import ThreadTuner
 
 __all__ = ["fit", "evaluate", "predict"]
@@ -257,13 +258,16 @@ def _run_evaluate(model, data, cbs, metrics_like=None):
     wants = cbs.wants("on_test_batch_end") if cbs is not None else False
     if cbs is not None:
         cbs.on_test_begin()
-    scratch = None
+    scratch = cast_ws = None
     for step, (xb, yb, wb) in enumerate(data.epoch(None)):
         if cbs is not None and cbs.wants("on_test_batch_begin"):
             cbs.on_test_batch_begin(step)
         out = plan.forward(xb)
         if getattr(plan, "dtypes", None) is not None:
-            yb, wb = in_output_dtype(out, yb, wb)
+            if cast_ws is None:
+                cast_ws = Workspace(out.dtype)
+            yb = cast_into(cast_ws, "y", yb, out.dtype)
+            wb = cast_into(cast_ws, "sw", wb, out.dtype)
         if scratch is None or scratch.size < out.size or scratch.dtype != out.dtype:
             scratch = np.empty(out.size, out.dtype)
         loss = loss_fn.forward_backward(yb, out, wb, scratch[:out.size].reshape(out.shape))

@@ -341,14 +341,15 @@ class Sequential(Layer):
         else:
             self._check_input_shape(x.shape)
         if training:
-            from fastnn.engine.plan import layer_dtypes
+            from fastnn.engine.plan import cast_into, layer_dtypes
             from fastnn.engine.workspace import Workspace
             h = x
             dtypes = layer_dtypes(self._layers)
             for i, layer in enumerate(self._layers):
-                if dtypes is not None and h.dtype != dtypes[i]:
-                    h = h.astype(dtypes[i])
-                h = layer._forward(h, Workspace(layer.dtype), True)
+                ws = Workspace(layer.dtype)
+                if dtypes is not None:
+                    h = cast_into(ws, "cast_x", h, dtypes[i])
+                h = layer._forward(h, ws, True)
             return np.array(h)
         plan = self._inference_plan()
         out = plan.call(x)
