@@ -65,12 +65,18 @@ static void FN(pack_b_all_)(const KERN_T *kern, int trans_b, size_t k, size_t n,
     FN(pack_b_share_)(&job, 0, 1);
 }
 
-/* Copy an mc x kc block of op(A) into MR-row panels: panel q holds a[k * MR + r]. */
-static void FN(pack_a_block_)(int mr, int trans_a, const T *a, size_t lda, size_t i0, size_t mc,
-                              size_t p0, size_t kc, T *dst) {
+/* Copy an mc x kc block of op(A) into MR-row panels: panel q holds a[k * MR + r]. Full
+ * panels of a row-major A go through the kernel's own packing routine where it has one. */
+static void FN(pack_a_block_)(const KERN_T *kern, int trans_a, const T *a, size_t lda,
+                              size_t i0, size_t mc, size_t p0, size_t kc, T *dst) {
+  const int mr = kern->mr;
   for (size_t ir = 0; ir < mc; ir += (size_t)mr) {
     const size_t mrr = mc - ir < (size_t)mr ? mc - ir : (size_t)mr;
     T *d = dst + ir * kc;
+    if (!trans_a && mrr == (size_t)mr && kern->packa) {
+      kern->packa(kc, a + (i0 + ir) * lda + p0, lda, d);
+      continue;
+    }
     if (!trans_a && mrr == (size_t)mr) {
       /* a full panel: write each k's MR values together, reading MR rows in step */
       const T *rows[16];
@@ -208,7 +214,7 @@ static void FN(gemm_loops_)(void *ctx, int part, int nparts) {
           const size_t q1 = q0 + per_chunk < npan ? q0 + per_chunk : npan;
           if (q0 >= q1) continue;
           const int pack_a = may_pack_a && (q1 - q0) >= FNN_PACK_A_MIN_PANELS;
-          if (pack_a) FN(pack_a_block_)(kern->mr, trans_a, a, lda, ic, mcur, pc, kc, my_a);
+          if (pack_a) FN(pack_a_block_)(kern, trans_a, a, lda, ic, mcur, pc, kc, my_a);
           size_t q = q0;
           if (m == 1 && kern->ukr1) {
             /* one row: WP panels per call, so the FMA chains are independent */

@@ -39,12 +39,18 @@ typedef void (*fnn_ukr1_f64_t)(size_t kc, const double *a, ptrdiff_t a_cs, const
                                size_t b_ps, ptrdiff_t b_rs, int n_last, double *c,
                                double alpha, double beta);
 
+/* Packs one full MR-row panel of a row-major A: dst[k * MR + r] = a[r * lda + k] for
+ * k < kc. Only copies values, so it cannot change any product's bits. */
+typedef void (*fnn_packa_f32_t)(size_t kc, const float *a, size_t lda, float *dst);
+typedef void (*fnn_packa_f64_t)(size_t kc, const double *a, size_t lda, double *dst);
+
 typedef struct {
   int mr, nr;        /* register tile */
   size_t mc, kc, nc; /* cache blocks: A block mc x kc in L2, B micro-panel kc x nr in L1 */
   fnn_ukr_f32_t ukr;
   int wp;            /* panels per call of ukr1 */
   fnn_ukr1_f32_t ukr1;
+  fnn_packa_f32_t packa; /* may be NULL: the driver's scalar copy */
 } fnn_kernel_f32;
 
 typedef struct {
@@ -53,6 +59,7 @@ typedef struct {
   fnn_ukr_f64_t ukr;
   int wp;
   fnn_ukr1_f64_t ukr1;
+  fnn_packa_f64_t packa;
 } fnn_kernel_f64;
 
 /* The kernel tables of each family; an entry is NULL where the build has no such family. */

@@ -98,6 +98,28 @@ def test_k_zero_gives_beta_c(rng):
     assert (c == 0).all()
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m,k,n", [(97, 64, 64), (200, 67, 130), (301, 391, 64), (150, 803, 50),
+                                   (130, 100, 64)])
+def test_packed_a_blocks_match_numpy_and_single_rows(rng, dtype, m, k, n):
+    """Products with enough rows to pack A (more than one row block, K >= 64), with K not a
+    multiple of the vector width, several K blocks, and A starting one element past an
+    aligned address: NumPy's answer, and each row bit-identical to that row alone (read in
+    place, never packed)."""
+    buf = rng.standard_normal(m * k + 1).astype(dtype)
+    a = buf[1:].reshape(m, k)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    c = np.empty((m, n), dtype)
+    _core.gemm(a, b, c)
+    zero = np.zeros((m, n), dtype)
+    err = np.abs(c.astype(np.float64) - _ref(a, b, zero, 1.0, 0.0, False, False))
+    assert np.all(err <= _bound(a, b, zero, 1.0, 0.0, False, False, dtype))
+    one = np.empty((1, n), dtype)
+    for i in list(range(0, m, 5)) + [m - 1]:
+        _core.gemm(a[i:i + 1], b, one)
+        assert one.tobytes() == c[i:i + 1].tobytes(), i
+
+
 def test_packed_weights_give_identical_products(rng):
     x = rng.standard_normal((33, 70)).astype(np.float32)
     w = rng.standard_normal((70, 45)).astype(np.float32)
