@@ -51,6 +51,17 @@ void fnn_team_run_parts(int nt, int nparts, fnn_team_fn fn, void *ctx);
 void fnn_team_run(int nt, fnn_team_fn fn, void *ctx);
 /* The executing thread's index in the team, in [0, nt): 0 on the caller. */
 int fnn_team_slot(void);
+/* A side job: fn(ctx) run by an idle worker of the pool while the caller goes on (a
+ * training batch gathered while the step before it runs). Returns 1 when it was handed
+ * over, and the caller must then call fnn_side_wait() before it touches what fn writes or
+ * frees ctx; 0 when fn has already run on the calling thread (one thread, no workers yet,
+ * a forked child, or another side job still pending). fnn_side_wait runs the job itself
+ * if no worker has started it, else waits for its end. One job at a time, process-wide.
+ * fn must give the same result when run twice: in a child forked while a worker ran it,
+ * fnn_side_wait runs it again. */
+typedef void (*fnn_side_fn)(void *ctx);
+int fnn_side_start(fnn_side_fn fn, void *ctx);
+void fnn_side_wait(void);
 /* The [lo, hi) share of thread tid of nt over n items: contiguous, in thread order. */
 static inline void fnn_share(size_t n, int tid, int nt, size_t *lo, size_t *hi) {
   *lo = n * (size_t)tid / (size_t)nt;
@@ -140,6 +151,26 @@ enum {
  * [0, nrows) or a kind is not one of these. */
 int fnn_gather_rows_cast(const void *src, int src_kind, size_t nrows, size_t row_elems,
                          const int64_t *idx, size_t n, int dst_kind, void *out);
+
+/* The same gather, started on a worker of the pool (fnn_side_start) so that it runs while
+ * the caller goes on: src_kind 0 copies rows of row_bytes bytes as they are (dst_kind
+ * ignored), else rows of row_elems values are converted as fnn_gather_rows_cast converts.
+ * The indices are checked first, on the calling thread (FNN_EINVAL, nothing started). The
+ * caller must call fnn_gather_ahead_wait(job) before it reads out or lets go of src, idx,
+ * out or the job; the wait does the copy itself if no worker has started it. */
+typedef struct {
+  int pending;
+  int src_kind, dst_kind;
+  const void *src;
+  size_t row_elems, row_bytes;
+  const int64_t *idx;
+  size_t n;
+  void *out;
+} fnn_gather_ahead;
+int fnn_gather_ahead_start(fnn_gather_ahead *job, const void *src, int src_kind, size_t nrows,
+                           size_t row_elems, size_t row_bytes, const int64_t *idx, size_t n,
+                           int dst_kind, void *out);
+void fnn_gather_ahead_wait(fnn_gather_ahead *job);
 
 #ifdef __cplusplus
 }

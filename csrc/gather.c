@@ -119,3 +119,52 @@ int fnn_gather_rows_cast(const void *src, int src_kind, size_t nrows, size_t row
     gather_share(&job, 0, 1);
   return FNN_OK;
 }
+
+/* ---- a gather started ahead --------------------------------------------------------------
+ * fit gathers batch i + 1 on a worker while step i trains (fnn_side_start): the copy then
+ * fills the stretches of a step where the worker has nothing to do (the small kernels, the
+ * loss and the Python between steps) instead of delaying the next step. The job runs on one
+ * thread, as the rows of one batch are few. */
+static void gather_ahead_run(void *ctx) {
+  const fnn_gather_ahead *j = (const fnn_gather_ahead *)ctx;
+  const char *s = (const char *)j->src;
+  if (j->src_kind == 0) {
+    for (size_t i = 0; i < j->n; i++) {
+      if (i + FNN_GATHER_AHEAD < j->n) {
+        const char *p = s + (size_t)j->idx[i + FNN_GATHER_AHEAD] * j->row_bytes;
+        for (size_t b = 0; b < j->row_bytes; b += 64) __builtin_prefetch(p + b, 0, 0);
+      }
+      memcpy((char *)j->out + i * j->row_bytes, s + (size_t)j->idx[i] * j->row_bytes,
+             j->row_bytes);
+    }
+  } else {
+    gather_cast_fns[j->src_kind - 1][j->dst_kind == FNN_ELEM_F64](j->src, j->row_elems, j->idx,
+                                                                  j->n, j->out);
+  }
+}
+
+int fnn_gather_ahead_start(fnn_gather_ahead *job, const void *src, int src_kind, size_t nrows,
+                           size_t row_elems, size_t row_bytes, const int64_t *idx, size_t n,
+                           int dst_kind, void *out) {
+  job->pending = 0;
+  if (src_kind < 0 || src_kind > FNN_ELEM_U8) return FNN_EINVAL;
+  if (src_kind != 0 && dst_kind != FNN_ELEM_F32 && dst_kind != FNN_ELEM_F64) return FNN_EINVAL;
+  for (size_t i = 0; i < n; i++)
+    if (idx[i] < 0 || (uint64_t)idx[i] >= (uint64_t)nrows) return FNN_EINVAL;
+  if (n == 0 || row_bytes == 0) return FNN_OK;
+  job->src = src;
+  job->src_kind = src_kind;
+  job->row_elems = row_elems;
+  job->row_bytes = row_bytes;
+  job->idx = idx;
+  job->n = n;
+  job->dst_kind = dst_kind;
+  job->out = out;
+  job->pending = fnn_side_start(gather_ahead_run, job);
+  return FNN_OK;
+}
+
+void fnn_gather_ahead_wait(fnn_gather_ahead *job) {
+  if (job->pending) fnn_side_wait();
+  job->pending = 0;
+}

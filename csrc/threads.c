@@ -23,9 +23,12 @@ static int g_team_used = 0;
 static int g_forked_serial = 0;
 
 #ifdef FNN_ATFORK
+static void side_after_fork(void);
+
 static void fnn_atfork_child(void) {
   if (__atomic_load_n(&g_team_used, __ATOMIC_RELAXED))
     __atomic_store_n(&g_forked_serial, 1, __ATOMIC_RELAXED);
+  side_after_fork();
 }
 
 /* Runs when the extension module is loaded (threads.o is always linked in). */
@@ -183,27 +186,68 @@ static _Thread_local int t_slot = 0;
 
 int fnn_team_slot(void) { return t_slot; }
 
+/* One side job at a time (fnn_side_start): state goes IDLE -> SETUP (the poster fills in
+ * fn and ctx) -> POSTED -> RUN_WORKER or RUN_CALLER (whoever claimed it) -> DONE -> IDLE
+ * (fnn_side_wait). A worker looks for it while it spins and is woken for it when asleep; a
+ * worker busy with it leaves its parts of the team's tasks to the other threads. */
+enum { SIDE_IDLE = 0, SIDE_SETUP, SIDE_POSTED, SIDE_RUN_WORKER, SIDE_RUN_CALLER, SIDE_DONE };
+static struct {
+  int state;
+  fnn_side_fn fn;
+  void *ctx;
+} g_side = {SIDE_IDLE, NULL, NULL};
+
+/* In a child forked while a worker ran the side job: the worker is not there, so the job
+ * goes back to posted and the child's fnn_side_wait runs it again (a side job must be safe
+ * to run twice: the gather writes the same rows). */
+static void side_after_fork(void) {
+  if (__atomic_load_n(&g_side.state, __ATOMIC_RELAXED) == SIDE_RUN_WORKER)
+    __atomic_store_n(&g_side.state, SIDE_POSTED, __ATOMIC_RELAXED);
+}
+
+/* Claim the posted side job as `who` and run it; 0 when someone else had claimed it. */
+static int side_take(int who) {
+  int expect = SIDE_POSTED;
+  if (!__atomic_compare_exchange_n(&g_side.state, &expect, who, 0, __ATOMIC_ACQ_REL,
+                                   __ATOMIC_ACQUIRE))
+    return 0;
+  g_side.fn(g_side.ctx);
+  __atomic_store_n(&g_side.state, SIDE_DONE, __ATOMIC_RELEASE);
+  return 1;
+}
+
 static void *pool_worker(void *arg) {
   fnn_pool *p = &g_pool;
   const int tid = (int)(intptr_t)arg;
   t_slot = tid;
   uint32_t seen = g_start_gen[tid];
   for (;;) {
-    /* spin for a while, then sleep until the next task */
+    /* spin for a while, then sleep until the next task or side job */
     const long t0 = now_ns();
     uint32_t g;
-    for (unsigned i = 1; (g = claim_gen(__atomic_load_n(&p->claim, __ATOMIC_ACQUIRE))) == seen;
-         i++) {
+    int side = 0;
+    for (unsigned i = 1;; i++) {
+      if ((g = claim_gen(__atomic_load_n(&p->claim, __ATOMIC_ACQUIRE))) != seen) break;
+      if (__atomic_load_n(&g_side.state, __ATOMIC_ACQUIRE) == SIDE_POSTED) {
+        side = 1;
+        break;
+      }
       FNN_PAUSE();
       if ((i & 255) == 0 && now_ns() - t0 > p->spin_ns) break;
     }
-    if (g == seen) {
+    if (g == seen && !side) {
       pthread_mutex_lock(&p->mu);
       __atomic_add_fetch(&p->sleepers, 1, __ATOMIC_SEQ_CST);
-      while ((g = claim_gen(__atomic_load_n(&p->claim, __ATOMIC_SEQ_CST))) == seen)
+      while ((g = claim_gen(__atomic_load_n(&p->claim, __ATOMIC_SEQ_CST))) == seen &&
+             __atomic_load_n(&g_side.state, __ATOMIC_SEQ_CST) != SIDE_POSTED)
         pthread_cond_wait(&p->cv, &p->mu);
       __atomic_sub_fetch(&p->sleepers, 1, __ATOMIC_SEQ_CST);
       pthread_mutex_unlock(&p->mu);
+      side = g == seen;
+    }
+    if (side) { /* a side job and no new task: run it (if still unclaimed), then spin again */
+      side_take(SIDE_RUN_WORKER);
+      continue;
     }
     seen = g;
     /* Workers beyond the task's thread count sit it out (a stale count read here only
@@ -234,7 +278,7 @@ static int pool_grow(int nt) {
     const int rc = pthread_create(&th, &attr, pool_worker, (void *)(intptr_t)(p->nworkers + 1));
     pthread_attr_destroy(&attr);
     if (rc != 0) return 0;
-    p->nworkers++;
+    __atomic_store_n(&p->nworkers, p->nworkers + 1, __ATOMIC_RELEASE);
   }
   return 1;
 }
@@ -275,6 +319,37 @@ int fnn_team_slot(void) {
 #endif
 }
 #endif
+
+int fnn_side_start(fnn_side_fn fn, void *ctx) {
+#ifdef FNN_ATFORK
+  fnn_pool *p = &g_pool;
+  int idle = SIDE_IDLE;
+  if (fnn_get_num_threads() > 1 && __atomic_load_n(&p->nworkers, __ATOMIC_ACQUIRE) > 0 &&
+      __atomic_compare_exchange_n(&g_side.state, &idle, SIDE_SETUP, 0, __ATOMIC_ACQ_REL,
+                                  __ATOMIC_RELAXED)) {
+    g_side.fn = fn;
+    g_side.ctx = ctx;
+    /* publishes fn and ctx; read against sleepers as a task is (pool_run) */
+    __atomic_store_n(&g_side.state, SIDE_POSTED, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&p->sleepers, __ATOMIC_SEQ_CST) > 0) {
+      pthread_mutex_lock(&p->mu);
+      pthread_cond_broadcast(&p->cv);
+      pthread_mutex_unlock(&p->mu);
+    }
+    return 1;
+  }
+#endif
+  fn(ctx);
+  return 0;
+}
+
+void fnn_side_wait(void) {
+#ifdef FNN_ATFORK
+  if (!side_take(SIDE_RUN_CALLER)) /* a worker has it: wait for the end */
+    while (__atomic_load_n(&g_side.state, __ATOMIC_ACQUIRE) != SIDE_DONE) FNN_PAUSE();
+  __atomic_store_n(&g_side.state, SIDE_IDLE, __ATOMIC_RELEASE);
+#endif
+}
 
 void fnn_team_run_parts(int nt, int nparts, fnn_team_fn fn, void *ctx) {
   if (nparts <= 0) return;

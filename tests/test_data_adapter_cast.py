@@ -10,15 +10,22 @@ from fastnn.engine import data_adapter
 
 @pytest.fixture
 def calls(monkeypatch):
-    """Count the calls of _core.gather_rows_cast (the fused path)."""
+    """Count the fused gathers and conversions: calls of _core.gather_rows_cast, and of
+    _core.GatherAhead (shuffled batches gathered a step ahead) between two dtypes."""
     seen = []
-    real = _core.gather_rows_cast
+    real, ahead = _core.gather_rows_cast, _core.GatherAhead
 
     def counting(src, idx, out):
         seen.append((src.dtype, out.dtype, len(idx)))
         return real(src, idx, out)
 
+    def counting_ahead(src, idx, out):
+        if src.dtype != out.dtype:
+            seen.append((src.dtype, out.dtype, len(idx)))
+        return ahead(src, idx, out)
+
     monkeypatch.setattr(_core, "gather_rows_cast", counting)
+    monkeypatch.setattr(_core, "GatherAhead", counting_ahead)
     return seen
 
 
@@ -112,3 +119,37 @@ def test_array_data_batches_equal_take_then_astype(calls, shuffle):
     assert len(calls) == (5 if shuffle is True else 0)
     if shuffle is True:  # no float64 buffer for x: rows go straight into the float32 one
         assert data._buffers()[0] is None
+
+
+@pytest.mark.parametrize("src", [np.float32, np.float64])
+def test_shuffled_batches_gathered_ahead_equal_take(src):
+    """Shuffled batches whose x is gathered a step ahead on a worker (_core.GatherAhead, two
+    buffers in turn), on two threads: the rows of the permutation, in order, also when the
+    steps wrap past the end of the data, and an epoch left early does not disturb the
+    next one."""
+    import fastnn
+    x, y = _data(n=103)
+    x = x.astype(src)
+    sw = np.linspace(0.5, 1.5, 103)
+    data = data_adapter.ArrayData(x, y, sw, 25, shuffle=True, steps=11, dtype=np.float32)
+    assert data._ahead
+    try:
+        fastnn.set_num_threads(2)
+        _core.gemm(np.ones((300, 300), np.float32), np.ones((300, 300), np.float32),
+                   np.empty((300, 300), np.float32))  # starts the worker
+        for seed in (3, 4):
+            order = np.random.default_rng(seed).permutation(103)
+            for step, (xb, yb, wb) in enumerate(data.epoch(np.random.default_rng(seed))):
+                i = (step * 25) % 103
+                idx = order[i:min(i + 25, 103)]
+                assert xb.tobytes() == x[idx].astype(np.float32).tobytes(), (seed, step)
+                assert yb.tobytes() == y[idx].tobytes() and wb.tobytes() == sw[idx].tobytes()
+            assert step == 10
+        it = data.epoch(np.random.default_rng(5))
+        next(it)
+        it.close()  # left with the next batch's gather under way
+        order = np.random.default_rng(6).permutation(103)
+        xb = next(data.epoch(np.random.default_rng(6)))[0]
+        assert xb.tobytes() == x[order[:25]].astype(np.float32).tobytes()
+    finally:
+        _core.reset_num_threads()

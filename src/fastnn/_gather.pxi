@@ -5,13 +5,8 @@ cdef extern from "fastnn.h" nogil:
                         size_t n, void *out)
 
 
-def gather_rows(src, idx, out):
-    """out[i] = src[idx[i]] along the first axis, as np.take(src, idx, axis=0, out=out).
-
-    src and out: C-contiguous arrays of one dtype (any), out of shape
-    (len(idx),) + src.shape[1:]; idx: a 1-D int64 array of indices in [0, len(src)).
-    Returns out.
-    """
+cdef tuple _copy_operands(src, idx, out):
+    """gather_rows's checks: (S, I, O, nrows, n, row_bytes)."""
     if not cnp.PyArray_Check(src):
         raise TypeError(f"src: expected a numpy.ndarray, received {type(src).__name__}")
     if not cnp.PyArray_Check(out):
@@ -34,8 +29,20 @@ def gather_rows(src, idx, out):
         raise ValueError(f"out: expected shape {shape}, received {(<object>O).shape}")
     _no_overlap(O, "out", (S, I))
     cdef size_t nrows = S.shape[0]
-    cdef size_t n = I.shape[0]
     cdef size_t row_bytes = 0 if nrows == 0 else <size_t>cnp.PyArray_NBYTES(S) // nrows
+    return S, I, O, nrows, <size_t>I.shape[0], row_bytes
+
+
+def gather_rows(src, idx, out):
+    """out[i] = src[idx[i]] along the first axis, as np.take(src, idx, axis=0, out=out).
+
+    src and out: C-contiguous arrays of one dtype (any), out of shape
+    (len(idx),) + src.shape[1:]; idx: a 1-D int64 array of indices in [0, len(src)).
+    Returns out.
+    """
+    cdef cnp.ndarray S, I, O
+    cdef size_t nrows, n, row_bytes
+    S, I, O, nrows, n, row_bytes = _copy_operands(src, idx, out)
     cdef int rc
     with nogil:
         rc = fnn_gather_rows(cnp.PyArray_DATA(S), nrows, row_bytes,
@@ -69,16 +76,8 @@ _ELEM_KINDS = {
 GATHER_CAST_SOURCES = tuple(np.dtype(f"{k}{n}") for k, n in _ELEM_KINDS)
 
 
-def gather_rows_cast(src, idx, out):
-    """out[i] = src[idx[i]] along the first axis, converted to out's dtype in the same pass.
-
-    The values are those of src[idx].astype(out.dtype), bit for bit.
-
-    src: a C-contiguous, aligned array of float64, float32, int8-int64 or uint8-uint64
-    (native byte order: GATHER_CAST_SOURCES); out: a C-contiguous float32 or float64 array
-    of shape (len(idx),) + src.shape[1:]; idx: a 1-D int64 array of indices in
-    [0, len(src)). Returns out.
-    """
+cdef tuple _cast_operands(src, idx, out):
+    """gather_rows_cast's checks: (S, I, O, src kind, out kind, nrows, n, row_elems)."""
     if not cnp.PyArray_Check(src):
         raise TypeError(f"src: expected a numpy.ndarray, received {type(src).__name__}")
     cdef cnp.ndarray O = _arr(out, "out", None, -1, True)
@@ -100,11 +99,26 @@ def gather_rows_cast(src, idx, out):
     if (<object>O).shape != shape:
         raise ValueError(f"out: expected shape {shape}, received {(<object>O).shape}")
     _no_overlap(O, "out", (S, I))
-    cdef int sk = skind
-    cdef int dk = FNN_ELEM_F32 if _is_f32(O) else FNN_ELEM_F64
     cdef size_t nrows = S.shape[0]
-    cdef size_t n = I.shape[0]
     cdef size_t row_elems = 0 if nrows == 0 else <size_t>cnp.PyArray_SIZE(S) // nrows
+    return (S, I, O, skind, FNN_ELEM_F32 if _is_f32(O) else FNN_ELEM_F64, nrows,
+            <size_t>I.shape[0], row_elems)
+
+
+def gather_rows_cast(src, idx, out):
+    """out[i] = src[idx[i]] along the first axis, converted to out's dtype in the same pass.
+
+    The values are those of src[idx].astype(out.dtype), bit for bit.
+
+    src: a C-contiguous, aligned array of float64, float32, int8-int64 or uint8-uint64
+    (native byte order: GATHER_CAST_SOURCES); out: a C-contiguous float32 or float64 array
+    of shape (len(idx),) + src.shape[1:]; idx: a 1-D int64 array of indices in
+    [0, len(src)). Returns out.
+    """
+    cdef cnp.ndarray S, I, O
+    cdef int sk, dk
+    cdef size_t nrows, n, row_elems
+    S, I, O, sk, dk, nrows, n, row_elems = _cast_operands(src, idx, out)
     cdef int rc
     with nogil:
         rc = fnn_gather_rows_cast(cnp.PyArray_DATA(S), sk, nrows, row_elems,
@@ -113,3 +127,59 @@ def gather_rows_cast(src, idx, out):
     if rc != 0:
         raise ValueError(f"idx: expected indices in [0, {nrows}), received values outside it")
     return out
+
+
+cdef extern from "fastnn.h" nogil:
+    ctypedef struct fnn_gather_ahead:
+        int pending
+    int fnn_gather_ahead_start(fnn_gather_ahead *job, const void *src, int src_kind,
+                               size_t nrows, size_t row_elems, size_t row_bytes,
+                               const int64_t *idx, size_t n, int dst_kind, void *out)
+    void fnn_gather_ahead_wait(fnn_gather_ahead *job)
+
+
+cdef class GatherAhead:
+    """gather_rows(src, idx, out) when src and out share a dtype, else
+    gather_rows_cast(src, idx, out), with the same checks and the same result, started on
+    an idle worker thread so that it runs while the caller goes on. wait() returns out once
+    it is complete (doing the copy itself if no worker has started it). The arrays are held
+    until then; out must not be read, nor src or idx changed, before wait()."""
+    cdef fnn_gather_ahead job
+    cdef object arrays
+    cdef readonly object out
+    cdef readonly bint handed_over  # True when a worker was given the copy
+
+    def __cinit__(self, src, idx, out):
+        self.job.pending = 0
+        cdef cnp.ndarray S, I, O
+        cdef int sk = 0, dk = 0
+        cdef size_t nrows, n, row_elems = 0, row_bytes
+        if cnp.PyArray_Check(src) and cnp.PyArray_Check(out) and \
+                (<cnp.ndarray>src).dtype == (<cnp.ndarray>out).dtype:
+            S, I, O, nrows, n, row_bytes = _copy_operands(src, idx, out)
+        else:
+            S, I, O, sk, dk, nrows, n, row_elems = _cast_operands(src, idx, out)
+            row_bytes = row_elems * <size_t>S.dtype.itemsize
+        self.arrays = (S, I, O)
+        self.out = out
+        cdef int rc
+        with nogil:
+            rc = fnn_gather_ahead_start(&self.job, cnp.PyArray_DATA(S), sk, nrows, row_elems,
+                                        row_bytes, <const int64_t *>cnp.PyArray_DATA(I), n, dk,
+                                        cnp.PyArray_DATA(O))
+        if rc != 0:
+            raise ValueError(f"idx: expected indices in [0, {nrows}), received values outside it")
+        self.handed_over = self.job.pending
+
+    def wait(self):
+        """Block until the rows are in out; returns out."""
+        if self.job.pending:
+            with nogil:
+                fnn_gather_ahead_wait(&self.job)
+        self.arrays = None
+        return self.out
+
+    def __dealloc__(self):
+        if self.job.pending:
+            with nogil:
+                fnn_gather_ahead_wait(&self.job)

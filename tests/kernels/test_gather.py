@@ -219,3 +219,137 @@ def test_gather_rows_cast_split_over_threads(rng, threads):
     finally:
         _core.reset_num_threads()
     np.testing.assert_array_equal(out, src[idx].astype(np.float32))
+
+
+# ---- GatherAhead: the same gathers, started on a worker thread ----------------------------
+
+AHEAD_CODE = """
+    import os, threading, time, numpy as np, fastnn
+    from fastnn import _core
+    rng = np.random.default_rng(5)
+    # a product on two threads starts the pool's worker
+    _core.gemm(np.ones((300, 300), np.float32), np.ones((300, 300), np.float32),
+               np.empty((300, 300), np.float32))
+    srcs = [rng.standard_normal((500, 37)), rng.standard_normal((500, 8, 5)).astype(np.float32),
+            rng.integers(0, 256, (500, 64)).astype(np.uint8), rng.integers(-9, 9, (500, 3))]
+    outs = [np.float32, np.float32, np.float32, np.int64, np.float64]
+
+    def check(src, dt, n, pause):
+        idx = rng.integers(0, len(src), n)
+        out = np.full((n,) + src.shape[1:], 7, dt)
+        g = _core.GatherAhead(src, idx, out)
+        if pause:
+            time.sleep(pause)
+        assert g.wait() is out and g.wait() is out
+        assert out.tobytes() == src[idx].astype(dt).tobytes()
+
+    for k in range(300):
+        j = k % 4
+        check(srcs[j], outs[j] if k % 3 else srcs[j].dtype, int(rng.integers(0, 120)),
+              0.0005 if k % 2 else 0)
+
+    # the worker does it while the caller sleeps: out fills without a wait()
+    src = rng.standard_normal((20000, 100))
+    idx = rng.integers(0, 20000, 2000)
+    out = np.zeros((2000, 100), np.float32)
+    want = src[idx].astype(np.float32)
+    g = _core.GatherAhead(src, idx, out)
+    assert g.handed_over
+    t = time.time()
+    while not np.array_equal(out, want) and time.time() - t < 20:
+        time.sleep(0.01)
+    background = bool(np.array_equal(out, want))
+    g.wait()
+
+    # dropped without wait(): the wait happens when it goes
+    out2 = np.zeros((2000, 100), np.float32)
+    g = _core.GatherAhead(src, idx, out2)
+    del g
+    assert np.array_equal(out2, want)
+
+    # two at once: the second runs on the caller; both right
+    o1, o2 = np.zeros_like(out), np.zeros_like(out)
+    g1, g2 = _core.GatherAhead(src, idx, o1), _core.GatherAhead(src, idx[::-1].copy(), o2)
+    assert g1.handed_over and not g2.handed_over
+    g2.wait(); g1.wait()
+    assert np.array_equal(o1, want) and np.array_equal(o2, want[::-1])
+
+    # Python threads that gather ahead and multiply at the same time
+    bad = []
+    def run(i):
+        r = np.random.default_rng(i)
+        for _ in range(40):
+            ix = r.integers(0, 20000, int(r.integers(1, 300)))
+            o = np.empty((len(ix), 100), np.float32)
+            g = _core.GatherAhead(src, ix, o)
+            c = np.empty((200, 200), np.float32)
+            _core.gemm(np.ones((200, 100), np.float32), np.ones((100, 200), np.float32), c)
+            g.wait()
+            if not (np.array_equal(o, src[ix].astype(np.float32)) and (c == 100).all()):
+                bad.append(i)
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(3)]
+    for t in ts: t.start()
+    for t in ts: t.join()
+    assert not bad, bad
+
+    # a child forked between start and wait gets the rows too
+    out3 = np.zeros((2000, 100), np.float32)
+    g = _core.GatherAhead(src, idx, out3)
+    pid = os.fork()
+    if pid == 0:
+        g.wait()
+        os._exit(0 if np.array_equal(out3, want) else 3)
+    g.wait()
+    _, status = os.waitpid(pid, 0)
+    assert status == 0, status
+    print("background" if background else "caller")
+"""
+
+
+@pytest.mark.parametrize("spin", [None, "0"])
+def test_gather_ahead_equals_take_astype_on_a_worker(spin):
+    """GatherAhead gives np.take(...).astype's bits whether the worker or the caller makes
+    the copy, with workers that spin or sleep at once, dropped without wait(), two at once,
+    from three Python threads that also multiply, and across fork(); and the copy is
+    really made in the background (out fills while the caller sleeps)."""
+    from tests.conftest import run_with_threads
+    code = AHEAD_CODE
+    if spin is not None:
+        code = f"import os; os.environ['FASTNN_SPIN_US'] = {spin!r}\n" + \
+               "\n".join(line[4:] for line in code.splitlines())
+    assert run_with_threads(code, 2).split() == ["background"]
+
+
+def test_gather_ahead_on_one_thread_runs_at_once(rng):
+    import fastnn
+    src = rng.standard_normal((100, 6))
+    idx = rng.integers(0, 100, 40)
+    out = np.zeros((40, 6), np.float32)
+    try:
+        fastnn.set_num_threads(1)
+        g = _core.GatherAhead(src, idx, out)  # done before it returns, on this thread
+        assert not g.handed_over and out.tobytes() == src[idx].astype(np.float32).tobytes()
+    finally:
+        _core.reset_num_threads()
+
+
+def test_gather_ahead_rejects_bad_input(rng):
+    src = rng.standard_normal((10, 3))
+    out = np.zeros((4, 3), np.float32)
+    with pytest.raises(ValueError, match=r"idx: expected indices in \[0, 10\)"):
+        _core.GatherAhead(src, np.array([0, 1, 10, 2]), out)
+    assert (out == 0).all()
+    with pytest.raises(ValueError, match=r"out: expected shape \(4, 3\)"):
+        _core.GatherAhead(src, np.arange(4), np.zeros((4, 2), np.float32))
+    with pytest.raises(TypeError, match="src: expected dtype float64, float32"):
+        _core.GatherAhead(src > 0, np.arange(4), out)
+    with pytest.raises(TypeError, match="src: expected a numpy.ndarray"):
+        _core.GatherAhead([[1.0]], np.arange(1), out[:1, :1])
+    with pytest.raises(ValueError, match="out: must not share memory with the inputs"):
+        _core.GatherAhead(src, np.arange(4), src[:4])
+    ro = np.zeros((4, 3), np.float32)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="out"):
+        _core.GatherAhead(src, np.arange(4), ro)
+    with pytest.raises(ValueError, match="idx"):
+        _core.GatherAhead(src, np.arange(8).reshape(2, 4), out)

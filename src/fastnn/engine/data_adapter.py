@@ -295,6 +295,11 @@ class ArrayData:
         self._xcast = None
         # x of another dtype, in memory: shuffled rows are converted as they are gathered
         self._fused = _gathers_cast(x, self.dtype)
+        # shuffled batches of x gathered a step ahead, on a worker thread (_shuffled_ahead)
+        self._ahead = self._fused or (isinstance(x, np.ndarray) and x.dtype == self.dtype
+                                      and x.ndim >= 1 and x.flags.c_contiguous
+                                      and not x.dtype.hasobject)
+        self._xahead = None
         # set by the engine for labels on disk: they are checked batch by batch as read
         self.check_labels = None
 
@@ -318,7 +323,9 @@ class ArrayData:
     def _buffers(self):
         if self._bufs is None:
             bs = min(self.batch_size, self.n)
-            x = None if self._fused else self.x  # gathered straight into the cast buffer
+            # x gathered straight into the cast buffer, or into the two buffers of
+            # _shuffled_ahead
+            x = None if self._fused or self._ahead else self.x
             self._bufs = tuple(None if a is None else np.empty((bs,) + a.shape[1:], a.dtype)
                                for a in (x, self.y, self.sw))
         return self._bufs
@@ -343,6 +350,9 @@ class ArrayData:
                 yield self._slice(i, min(i + bs, n))
             return
         order = rng.permutation(n) if mode else None
+        if order is not None and self._ahead:
+            yield from self._shuffled_ahead(order)
+            return
         for step in range(self.steps):
             i = (step * bs) % n
             j = min(i + bs, n)
@@ -359,6 +369,42 @@ class ArrayData:
                 yb = None if self.y is None else _gather(self.y, idx, by[:m])
                 wb = None if self.sw is None else _gather(self.sw, idx, bw[:m])
                 yield xb, yb, wb
+
+    def _shuffled_ahead(self, order):
+        """The shuffled batches, each batch's x gathered (and converted) on a worker thread
+        while the caller trains on the batch before it (_core.GatherAhead), into two buffers
+        used in turn: the copy then fills the parts of a step where the worker would idle
+        (the small kernels, the loss and the Python between steps) instead of preceding
+        the step. Where no worker is free, wait() makes the copy itself. The batches are
+        the same rows, with the same values, as the plain gather's."""
+        bs, n = self.batch_size, self.n
+        if self._xahead is None:
+            rows = min(bs, n)
+            self._xahead = tuple(np.empty((rows,) + self.x.shape[1:], self.dtype)
+                                 for _ in range(2))
+        _, by, bw = self._buffers()
+
+        def span(step):
+            i = (step * bs) % n
+            return i, min(i + bs, n)
+
+        def start(step):
+            i, j = span(step)
+            return _core.GatherAhead(self.x, order[i:j], self._xahead[step % 2][:j - i])
+
+        pending = start(0) if self.steps > 0 else None
+        try:
+            for step in range(self.steps):
+                xb = pending.wait()
+                pending = start(step + 1) if step + 1 < self.steps else None
+                i, j = span(step)
+                idx = order[i:j]
+                yb = None if self.y is None else _gather(self.y, idx, by[:j - i])
+                wb = None if self.sw is None else _gather(self.sw, idx, bw[:j - i])
+                yield xb, yb, wb
+        finally:
+            if pending is not None:
+                pending.wait()
 
     def on_epoch_end(self):
         pass
