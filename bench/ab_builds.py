@@ -9,6 +9,7 @@ Run: FASTNN_DATA_DIR=... python bench/ab_builds.py ROUNDS DIR:THREADS,DIR:THREAD
 JOB is one of
   epochs   (default) the seed's MNIST model (float64 x / 255, as examples/mnist.py) fitted
            for 3 epochs at batch 32 and 3 at batch 256; epochs 2 and 3 are kept; seconds
+  epochs32 the same with float32 x (the dtype bench/peers.py feeds every system)
   gemm     _core.gemm and the packed-weight dense forward at the MNIST model's shapes;
            min of 1500 calls per process (200 for 10,000 rows); microseconds
   latency  model(x[:1]) and model.predict(x[:1]) on the MNIST model; 5000 calls per process
@@ -34,6 +35,8 @@ out = {}
 EPOCHS = r"""
 (x_train, y_train), _ = keras.datasets.mnist.load_data()
 x_train = x_train / 255.0
+if FLOAT32:
+    x_train = x_train.astype(np.float32)
 for bs in (32, 256):
     keras.utils.set_random_seed(2)
     model = keras.Sequential([keras.layers.Flatten(input_shape=(28, 28)),
@@ -94,7 +97,8 @@ for name, f in (("model(x[:1])", lambda: model(x1)),
     out[name] = [float(np.median(ts)) * 1e6]
 """
 
-JOBS = {"epochs": EPOCHS, "gemm": GEMM, "latency": LATENCY}
+JOBS = {"epochs": "FLOAT32 = False\n" + EPOCHS, "epochs32": "FLOAT32 = True\n" + EPOCHS,
+        "gemm": GEMM, "latency": LATENCY}
 
 
 def main():

@@ -51,16 +51,16 @@ void fnn_team_run_parts(int nt, int nparts, fnn_team_fn fn, void *ctx);
 void fnn_team_run(int nt, fnn_team_fn fn, void *ctx);
 /* The executing thread's index in the team, in [0, nt): 0 on the caller. */
 int fnn_team_slot(void);
-/* A side job: fn(ctx) run by an idle worker of the pool while the caller goes on (a
- * training batch gathered while the step before it runs). Returns 1 when it was handed
+/* A side job: fn(ctx, part, nparts) for each part, run by idle workers of the pool while
+ * the caller goes on (a training batch gathered while the step before it runs). A worker
+ * takes one part at a time and serves team tasks first. Returns 1 when the job was handed
  * over, and the caller must then call fnn_side_wait() before it touches what fn writes or
- * frees ctx; 0 when fn has already run on the calling thread (one thread, no workers yet,
- * a forked child, or another side job still pending). fnn_side_wait runs the job itself
- * if no worker has started it, else waits for its end. One job at a time, process-wide.
- * fn must give the same result when run twice: in a child forked while a worker ran it,
- * fnn_side_wait runs it again. */
-typedef void (*fnn_side_fn)(void *ctx);
-int fnn_side_start(fnn_side_fn fn, void *ctx);
+ * frees ctx; 0 when every part has already run on the calling thread (one thread, no
+ * workers yet, a forked child, or another side job still pending). fnn_side_wait runs the
+ * parts no worker has taken, then waits for those under way. One job at a time,
+ * process-wide. A part must give the same result when run twice: in a child forked while
+ * the job was under way, fnn_side_wait runs every part again. */
+int fnn_side_start(int nparts, fnn_team_fn fn, void *ctx);
 void fnn_side_wait(void);
 /* The [lo, hi) share of thread tid of nt over n items: contiguous, in thread order. */
 static inline void fnn_share(size_t n, int tid, int nt, size_t *lo, size_t *hi) {

@@ -121,16 +121,23 @@ int fnn_gather_rows_cast(const void *src, int src_kind, size_t nrows, size_t row
 }
 
 /* ---- a gather started ahead --------------------------------------------------------------
- * fit gathers batch i + 1 on a worker while step i trains (fnn_side_start): the copy then
- * fills the stretches of a step where the worker has nothing to do (the small kernels, the
- * loss and the Python between steps) instead of delaying the next step. The job runs on one
- * thread, as the rows of one batch are few. */
-static void gather_ahead_run(void *ctx) {
+ * fit gathers batch i + 1 on the pool's workers while step i trains (fnn_side_start): the
+ * copy then fills the stretches of a step where a worker has nothing to do (the small
+ * kernels, the loss and the Python between steps) instead of delaying the next step. The
+ * rows are cut into parts of FNN_GATHER_AHEAD_ROWS, so that a worker goes back to the
+ * step's own work within a few microseconds, and the caller copies what is left when it
+ * needs the batch. */
+#define FNN_GATHER_AHEAD_ROWS 16
+
+static void gather_ahead_part(void *ctx, int part, int nparts) {
   const fnn_gather_ahead *j = (const fnn_gather_ahead *)ctx;
-  const char *s = (const char *)j->src;
+  size_t lo, hi;
+  fnn_share(j->n, part, nparts, &lo, &hi);
+  if (hi <= lo) return;
   if (j->src_kind == 0) {
-    for (size_t i = 0; i < j->n; i++) {
-      if (i + FNN_GATHER_AHEAD < j->n) {
+    const char *s = (const char *)j->src;
+    for (size_t i = lo; i < hi; i++) {
+      if (i + FNN_GATHER_AHEAD < hi) {
         const char *p = s + (size_t)j->idx[i + FNN_GATHER_AHEAD] * j->row_bytes;
         for (size_t b = 0; b < j->row_bytes; b += 64) __builtin_prefetch(p + b, 0, 0);
       }
@@ -138,8 +145,9 @@ static void gather_ahead_run(void *ctx) {
              j->row_bytes);
     }
   } else {
-    gather_cast_fns[j->src_kind - 1][j->dst_kind == FNN_ELEM_F64](j->src, j->row_elems, j->idx,
-                                                                  j->n, j->out);
+    const size_t out_size = j->dst_kind == FNN_ELEM_F64 ? sizeof(double) : sizeof(float);
+    gather_cast_fns[j->src_kind - 1][j->dst_kind == FNN_ELEM_F64](
+        j->src, j->row_elems, j->idx + lo, hi - lo, (char *)j->out + lo * j->row_elems * out_size);
   }
 }
 
@@ -160,7 +168,9 @@ int fnn_gather_ahead_start(fnn_gather_ahead *job, const void *src, int src_kind,
   job->n = n;
   job->dst_kind = dst_kind;
   job->out = out;
-  job->pending = fnn_side_start(gather_ahead_run, job);
+  size_t parts = (n + FNN_GATHER_AHEAD_ROWS - 1) / FNN_GATHER_AHEAD_ROWS;
+  if (parts > 0xFFFF) parts = 0xFFFF;
+  job->pending = fnn_side_start((int)parts, gather_ahead_part, job);
   return FNN_OK;
 }
 

@@ -186,34 +186,47 @@ static _Thread_local int t_slot = 0;
 
 int fnn_team_slot(void) { return t_slot; }
 
-/* One side job at a time (fnn_side_start): state goes IDLE -> SETUP (the poster fills in
- * fn and ctx) -> POSTED -> RUN_WORKER or RUN_CALLER (whoever claimed it) -> DONE -> IDLE
- * (fnn_side_wait). A worker looks for it while it spins and is woken for it when asleep; a
- * worker busy with it leaves its parts of the team's tasks to the other threads. */
-enum { SIDE_IDLE = 0, SIDE_SETUP, SIDE_POSTED, SIDE_RUN_WORKER, SIDE_RUN_CALLER, SIDE_DONE };
+/* One side job at a time (fnn_side_start): nparts parts, claimed one at a time, as a team
+ * task's are, through one word (job number | next part | nparts), by idle workers and, in
+ * fnn_side_wait, by the caller. A worker takes one part at a time and looks for a team task
+ * before each: the team's work, which the caller waits on, always comes first, and the side
+ * job fills the time a worker would otherwise spin. busy is 1 from fnn_side_start to the end
+ * of fnn_side_wait. */
 static struct {
-  int state;
-  fnn_side_fn fn;
+  int busy;
+  uint32_t gen;
+  uint64_t claim;
+  int done;      /* parts finished */
+  int rerun;     /* set in a child forked with a job under way (side_after_fork) */
+  fnn_team_fn fn;
   void *ctx;
-} g_side = {SIDE_IDLE, NULL, NULL};
+} g_side = {0, 0, 0, 0, 0, NULL, NULL};
 
-/* In a child forked while a worker ran the side job: the worker is not there, so the job
- * goes back to posted and the child's fnn_side_wait runs it again (a side job must be safe
- * to run twice: the gather writes the same rows). */
-static void side_after_fork(void) {
-  if (__atomic_load_n(&g_side.state, __ATOMIC_RELAXED) == SIDE_RUN_WORKER)
-    __atomic_store_n(&g_side.state, SIDE_POSTED, __ATOMIC_RELAXED);
+static int side_has_work(uint64_t c) {
+  return ((unsigned)(c >> 16) & 0xFFFFu) < ((unsigned)c & 0xFFFFu);
 }
 
-/* Claim the posted side job as `who` and run it; 0 when someone else had claimed it. */
-static int side_take(int who) {
-  int expect = SIDE_POSTED;
-  if (!__atomic_compare_exchange_n(&g_side.state, &expect, who, 0, __ATOMIC_ACQ_REL,
-                                   __ATOMIC_ACQUIRE))
-    return 0;
-  g_side.fn(g_side.ctx);
-  __atomic_store_n(&g_side.state, SIDE_DONE, __ATOMIC_RELEASE);
-  return 1;
+/* In a child forked while a job was under way: workers do not survive fork, and a part one
+ * of them had claimed would never finish, so the child's fnn_side_wait runs every part
+ * again (a side job's parts must be safe to run twice: the gather writes the same rows). */
+static void side_after_fork(void) {
+  if (__atomic_load_n(&g_side.busy, __ATOMIC_RELAXED))
+    __atomic_store_n(&g_side.rerun, 1, __ATOMIC_RELAXED);
+}
+
+/* Claim and run one part of the side job; 0 when no part was left. fn and ctx are read
+ * after the claim: the job's owner keeps them until every part is done. */
+static int side_run_one(void) {
+  uint64_t c = __atomic_load_n(&g_side.claim, __ATOMIC_ACQUIRE);
+  while (side_has_work(c)) {
+    if (__atomic_compare_exchange_n(&g_side.claim, &c, c + ((uint64_t)1 << 16), 0,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+      g_side.fn(g_side.ctx, (int)((c >> 16) & 0xFFFFu), (int)(c & 0xFFFFu));
+      __atomic_add_fetch(&g_side.done, 1, __ATOMIC_RELEASE);
+      return 1;
+    }
+  }
+  return 0;
 }
 
 static void *pool_worker(void *arg) {
@@ -228,7 +241,7 @@ static void *pool_worker(void *arg) {
     int side = 0;
     for (unsigned i = 1;; i++) {
       if ((g = claim_gen(__atomic_load_n(&p->claim, __ATOMIC_ACQUIRE))) != seen) break;
-      if (__atomic_load_n(&g_side.state, __ATOMIC_ACQUIRE) == SIDE_POSTED) {
+      if (side_has_work(__atomic_load_n(&g_side.claim, __ATOMIC_ACQUIRE))) {
         side = 1;
         break;
       }
@@ -239,14 +252,14 @@ static void *pool_worker(void *arg) {
       pthread_mutex_lock(&p->mu);
       __atomic_add_fetch(&p->sleepers, 1, __ATOMIC_SEQ_CST);
       while ((g = claim_gen(__atomic_load_n(&p->claim, __ATOMIC_SEQ_CST))) == seen &&
-             __atomic_load_n(&g_side.state, __ATOMIC_SEQ_CST) != SIDE_POSTED)
+             !side_has_work(__atomic_load_n(&g_side.claim, __ATOMIC_SEQ_CST)))
         pthread_cond_wait(&p->cv, &p->mu);
       __atomic_sub_fetch(&p->sleepers, 1, __ATOMIC_SEQ_CST);
       pthread_mutex_unlock(&p->mu);
       side = g == seen;
     }
-    if (side) { /* a side job and no new task: run it (if still unclaimed), then spin again */
-      side_take(SIDE_RUN_WORKER);
+    if (side) { /* no new task: one part of the side job, then look for a task again */
+      side_run_one();
       continue;
     }
     seen = g;
@@ -320,17 +333,21 @@ int fnn_team_slot(void) {
 }
 #endif
 
-int fnn_side_start(fnn_side_fn fn, void *ctx) {
+int fnn_side_start(int nparts, fnn_team_fn fn, void *ctx) {
+  if (nparts <= 0) return 0;
 #ifdef FNN_ATFORK
   fnn_pool *p = &g_pool;
-  int idle = SIDE_IDLE;
-  if (fnn_get_num_threads() > 1 && __atomic_load_n(&p->nworkers, __ATOMIC_ACQUIRE) > 0 &&
-      __atomic_compare_exchange_n(&g_side.state, &idle, SIDE_SETUP, 0, __ATOMIC_ACQ_REL,
+  int idle = 0;
+  if (nparts <= FNN_PARTS_MAX && fnn_get_num_threads() > 1 &&
+      __atomic_load_n(&p->nworkers, __ATOMIC_ACQUIRE) > 0 &&
+      __atomic_compare_exchange_n(&g_side.busy, &idle, 1, 0, __ATOMIC_ACQ_REL,
                                   __ATOMIC_RELAXED)) {
     g_side.fn = fn;
     g_side.ctx = ctx;
-    /* publishes fn and ctx; read against sleepers as a task is (pool_run) */
-    __atomic_store_n(&g_side.state, SIDE_POSTED, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&g_side.done, 0, __ATOMIC_RELAXED);
+    const uint32_t gen = ++g_side.gen;
+    /* publishes fn, ctx and done with the job; read against sleepers as a task is */
+    __atomic_store_n(&g_side.claim, ((uint64_t)gen << 32) | (uint64_t)nparts, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&p->sleepers, __ATOMIC_SEQ_CST) > 0) {
       pthread_mutex_lock(&p->mu);
       pthread_cond_broadcast(&p->cv);
@@ -339,15 +356,26 @@ int fnn_side_start(fnn_side_fn fn, void *ctx) {
     return 1;
   }
 #endif
-  fn(ctx);
+  for (int q = 0; q < nparts; q++) fn(ctx, q, nparts);
   return 0;
 }
 
 void fnn_side_wait(void) {
 #ifdef FNN_ATFORK
-  if (!side_take(SIDE_RUN_CALLER)) /* a worker has it: wait for the end */
-    while (__atomic_load_n(&g_side.state, __ATOMIC_ACQUIRE) != SIDE_DONE) FNN_PAUSE();
-  __atomic_store_n(&g_side.state, SIDE_IDLE, __ATOMIC_RELEASE);
+  const uint64_t c = __atomic_load_n(&g_side.claim, __ATOMIC_ACQUIRE);
+  const int nparts = (int)(c & 0xFFFFu);
+  if (__atomic_load_n(&g_side.rerun, __ATOMIC_RELAXED)) {
+    /* a forked child: the parts the parent's workers had claimed would never finish */
+    __atomic_store_n(&g_side.claim, c | ((uint64_t)nparts << 16), __ATOMIC_RELAXED);
+    for (int q = 0; q < nparts; q++) g_side.fn(g_side.ctx, q, nparts);
+    __atomic_store_n(&g_side.rerun, 0, __ATOMIC_RELAXED);
+  } else {
+    while (side_run_one()) {
+    }
+    /* every part is claimed; wait for those still running on a worker */
+    while (__atomic_load_n(&g_side.done, __ATOMIC_ACQUIRE) != nparts) FNN_PAUSE();
+  }
+  __atomic_store_n(&g_side.busy, 0, __ATOMIC_RELEASE);
 #endif
 }
 
