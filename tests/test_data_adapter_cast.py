@@ -153,3 +153,37 @@ def test_shuffled_batches_gathered_ahead_equal_take(src):
         assert xb.tobytes() == x[order[:25]].astype(np.float32).tobytes()
     finally:
         _core.reset_num_threads()
+
+
+@pytest.mark.parametrize("src", [np.float32, np.float64])
+def test_fit_with_batches_gathered_ahead_equals_plain_gather(monkeypatch, src):
+    """fit on two threads trains the same weights, bit for bit, whether each shuffled batch
+    is gathered ahead on the workers or on the caller before its step."""
+    import fastnn
+    x, y = _data(n=400)
+    x = x.astype(src)
+    handed = []
+    real_ahead = _core.GatherAhead
+
+    def spy(*args):
+        g = real_ahead(*args)
+        handed.append(g.handed_over)
+        return g
+
+    monkeypatch.setattr(_core, "GatherAhead", spy)
+    try:
+        fastnn.set_num_threads(2)
+        _core.gemm(np.ones((300, 300), np.float32), np.ones((300, 300), np.float32),
+                   np.empty((300, 300), np.float32))  # starts the worker
+        ahead = _fit(x, y, batch_size=32)
+        assert len(handed) == 2 * 13 and any(handed)  # the workers were given copies
+        real = data_adapter.ArrayData.__init__
+
+        def plain(self, *args, **kwargs):
+            real(self, *args, **kwargs)
+            self._ahead = False
+
+        monkeypatch.setattr(data_adapter.ArrayData, "__init__", plain)
+        _same(ahead, _fit(x, y, batch_size=32))
+    finally:
+        _core.reset_num_threads()
