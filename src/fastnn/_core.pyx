@@ -6,6 +6,7 @@ pointers and calls one C function with the GIL released. No arithmetic happens h
 The friendly, Keras-named wrappers live in fastnn.ops.
 """
 import numpy as np
+cimport cython
 cimport numpy as cnp
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 

@@ -138,6 +138,10 @@ cdef extern from "fastnn.h" nogil:
     void fnn_gather_ahead_wait(fnn_gather_ahead *job)
 
 
+# Not tracked by the garbage collector: it refers only to arrays, which cannot refer back,
+# and a collector clearing its references in a cycle would let an array go while a worker
+# still writes into it (__dealloc__ waits for the copy before the references are dropped).
+@cython.no_gc
 cdef class GatherAhead:
     """gather_rows(src, idx, out) when src and out share a dtype, else
     gather_rows_cast(src, idx, out), with the same checks and the same result, started on

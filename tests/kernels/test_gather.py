@@ -353,3 +353,27 @@ def test_gather_ahead_rejects_bad_input(rng):
         _core.GatherAhead(src, np.arange(4), ro)
     with pytest.raises(ValueError, match="idx"):
         _core.GatherAhead(src, np.arange(8).reshape(2, 4), out)
+
+
+def test_gather_ahead_in_a_garbage_cycle_finishes_before_its_arrays_go(rng):
+    """A GatherAhead left in a reference cycle: the collector frees it only through its
+    referrers (it is not tracked itself), and freeing it waits for the copy, so out holds
+    the rows even when nothing else refers to the arrays."""
+    import gc
+    import fastnn
+    src = rng.standard_normal((20000, 100))
+    idx = rng.integers(0, 20000, 2000)
+    out = np.zeros((2000, 100), np.float32)
+    try:
+        fastnn.set_num_threads(2)
+        _core.gemm(np.ones((300, 300), np.float32), np.ones((300, 300), np.float32),
+                   np.empty((300, 300), np.float32))  # starts the worker
+        g = _core.GatherAhead(src, idx, out)
+        assert not gc.is_tracked(g)
+        cycle = [g]
+        cycle.append(cycle)
+        del g, cycle
+        gc.collect()
+        assert out.tobytes() == src[idx].astype(np.float32).tobytes()
+    finally:
+        _core.reset_num_threads()
