@@ -61,6 +61,17 @@
  * the driver's scalar copy cost about 1.6 cycles per element, a fifth of the time of a
  * 10000 x 784 x 128 product; here each block of 8 (4) columns of the six rows is loaded
  * once and transposed in registers. */
+/* The columns after the last whole vector, one at a time (rows r0..r5, column k on). */
+#define PACKA6_REST()                                                                       \
+  for (; k < kc; k++, d += 6) {                                                             \
+    d[0] = r0[k];                                                                           \
+    d[1] = r1[k];                                                                           \
+    d[2] = r2[k];                                                                           \
+    d[3] = r3[k];                                                                           \
+    d[4] = r4[k];                                                                           \
+    d[5] = r5[k];                                                                           \
+  }
+
 #if FNN_AVX2_F32_MR == 6
 static TGT void packa_avx2_f32(size_t kc, const float *a, size_t lda, float *d) {
   const float *r0 = a, *r1 = a + lda, *r2 = a + 2 * lda, *r3 = a + 3 * lda, *r4 = a + 4 * lda,
@@ -96,14 +107,7 @@ static TGT void packa_avx2_f32(size_t kc, const float *a, size_t lda, float *d) 
     _mm_storeu_ps(d + 42, _mm256_extractf128_ps(u3, 1));
     _mm_storeh_pi((__m64 *)(d + 46), t5h);
   }
-  for (; k < kc; k++, d += 6) {
-    d[0] = r0[k];
-    d[1] = r1[k];
-    d[2] = r2[k];
-    d[3] = r3[k];
-    d[4] = r4[k];
-    d[5] = r5[k];
-  }
+  PACKA6_REST();
 }
 #define PACKA_F32 packa_avx2_f32
 #else
@@ -133,14 +137,7 @@ static TGT void packa_avx2_f64(size_t kc, const double *a, size_t lda, double *d
     _mm256_storeu_pd(d + 18, _mm256_permute2f128_pd(t1, t3, 0x31));
     _mm_storeu_pd(d + 22, _mm256_extractf128_pd(t5, 1));
   }
-  for (; k < kc; k++, d += 6) {
-    d[0] = r0[k];
-    d[1] = r1[k];
-    d[2] = r2[k];
-    d[3] = r3[k];
-    d[4] = r4[k];
-    d[5] = r5[k];
-  }
+  PACKA6_REST();
 }
 #define PACKA_F64 packa_avx2_f64
 #else
