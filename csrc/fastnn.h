@@ -90,6 +90,11 @@ int fnn_gemm_f64(int trans_a, int trans_b, size_t m, size_t n, size_t k, double 
                  const double *a, size_t lda, const double *b, size_t ldb, double beta,
                  double *c, size_t ldc);
 
+/* The fraction of the rows that the first of two parts takes in a two-thread product of
+ * this shape split by rows (gemm/driver.c: it follows how fast each part ran); set in
+ * (0, 1) sets it (for tests), anything else only reads it. */
+double fnn_gemm_split_fraction(size_t m, size_t n, size_t k, int trans_a, double set);
+
 /* Packed B: op(B) (k x n) copied once into the micro-kernel's panel layout, so that
  * inference does not repack weights on every call. Size is in elements. */
 size_t fnn_packed_b_size_f32(size_t k, size_t n);

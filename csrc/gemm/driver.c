@@ -1,6 +1,8 @@
 /* gemm/driver.c - public GEMM entry points; the loops themselves are in driver_tmpl.h. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <stdint.h>
 #include "gemm/gemm.h"
 #include "par.h"
 
@@ -25,6 +27,52 @@
 #ifndef FNN_GEMM_PARTS_PER_THREAD
 #define FNN_GEMM_PARTS_PER_THREAD 1
 #endif
+/* Where a two-thread product split by rows puts its split: per shape (a small table of
+ * slots, hashed from m, n, k and the transpose), the fraction of the rows that part 0
+ * takes, moved after each product towards the fraction that would have made both parts
+ * finish together (from each part's time per row), by a fifth of the gap, within
+ * [0.3, 0.7]. Racing updates from two threads only lose an update; the split never
+ * changes a result. */
+#define FNN_SPLIT_SLOTS 64
+static int g_split_frac[FNN_SPLIT_SLOTS]; /* fraction * 1e6; 0 means 0.5 (not yet set) */
+
+static long fnn_split_now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (long)t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+static unsigned fnn_split_slot(size_t m, size_t n, size_t k, int trans_a) {
+  uint64_t h = (uint64_t)m * 0x9E3779B97F4A7C15ull;
+  h ^= (uint64_t)n * 0xC2B2AE3D27D4EB4Full + (h >> 29);
+  h ^= (uint64_t)k * 0x165667B19E3779F9ull + (h >> 31);
+  h ^= (uint64_t)(trans_a + 1) * 0x27D4EB2F165667C5ull;
+  return (unsigned)(h >> 58) % FNN_SPLIT_SLOTS;
+}
+
+static double fnn_split_fraction(unsigned slot) {
+  const int v = __atomic_load_n(&g_split_frac[slot], __ATOMIC_RELAXED);
+  return v ? (double)v / 1e6 : 0.5;
+}
+
+double fnn_gemm_split_fraction(size_t m, size_t n, size_t k, int trans_a, double set) {
+  const unsigned slot = fnn_split_slot(m, n, k, trans_a);
+  if (set > 0 && set < 1) __atomic_store_n(&g_split_frac[slot], (int)(set * 1e6), __ATOMIC_RELAXED);
+  return fnn_split_fraction(slot);
+}
+
+static void fnn_split_update(unsigned slot, double ns0, double rows0, double ns1,
+                             double rows1) {
+  if (ns0 <= 0 || ns1 <= 0 || rows0 <= 0 || rows1 <= 0) return;
+  const double rate0 = ns0 / rows0, rate1 = ns1 / rows1;
+  double want = rate1 / (rate0 + rate1);
+  double f = fnn_split_fraction(slot);
+  f += 0.2 * (want - f);
+  if (f < 0.3) f = 0.3;
+  if (f > 0.7) f = 0.7;
+  __atomic_store_n(&g_split_frac[slot], (int)(f * 1e6), __ATOMIC_RELAXED);
+}
+
 /* A block is packed when at least this many B panels reuse it ... */
 #ifndef FNN_PACK_A_MIN_PANELS
 #define FNN_PACK_A_MIN_PANELS 4

@@ -153,130 +153,135 @@ typedef struct {
   int may_pack_a;
   T *abuf;
   size_t abuf_elems;
+  /* A two-part split at a row (fnn_gemm_ex): with split > 0, part 0 is rows [0, split)
+   * and part 1 rows [split, m), each in blocks of at most mc rows; each part records how
+   * long it took (ns[part]) for the next product of this shape. */
+  size_t split;
+  long ns[2];
 } FN(gemm_job_);
 
-/* The 5th to 1st loops around the micro-kernel, for one part of the product: part `part`
- * of nparts is a contiguous share of the C blocks (row blocks and groups of panels),
- * through every K slice.
- * Called directly, without a team, when the product runs on one thread. */
-static void FN(gemm_loops_)(void *ctx, int part, int nparts) {
-  const FN(gemm_job_) *j = (const FN(gemm_job_) *)ctx;
+/* The 2nd and 1st loops for one C block of one K slice: rows [ic, ic + mcur), panels
+ * [q0, q1) of the NC chunk at jc, K slice [pc, pc + kc); A packed into my_a first when
+ * pack_a. */
+static inline void FN(gemm_block_)(const FN(gemm_job_) *j, T *my_a, size_t jc, size_t pc,
+                                   size_t kc, size_t ic, size_t mcur, size_t q0, size_t q1,
+                                   int pack_a) {
   const KERN_T *kern = j->kern;
   const int trans_a = j->trans_a;
-  const size_t m = j->m;
-  const size_t n = j->n;
-  const size_t k = j->k;
+  const size_t m = j->m, n = j->n, k = j->k, lda = j->lda, ldb = j->ldb, ldc = j->ldc;
   const T alpha = j->alpha;
   const T *a = j->a;
-  const size_t lda = j->lda;
   const T *b = j->b;
-  const size_t ldb = j->ldb;
   const T *packed_b = j->packed_b;
-  const T beta = j->beta;
   T *const c = j->c;
-  const size_t ldc = j->ldc;
-  const T *bias = j->bias;
-  const fnn_act *act = j->act;
-  T *const z = j->z;
-  const size_t ldz = j->ldz;
-  const int has_epilogue = j->has_epilogue;
-  const size_t MR = j->MR;
-  const size_t NR = j->NR;
-  const size_t KC = j->KC;
-  const size_t NC = j->NC;
-  const size_t nfull = j->nfull;
-  const int direct_b = j->direct_b;
-  const T *bedge = j->bedge;
-  const size_t mc = j->mc;
-  const size_t mb = j->mb;
-  const size_t jchunks = j->jchunks;
-  const int may_pack_a = j->may_pack_a;
-  T *const abuf = j->abuf;
-  const size_t abuf_elems = j->abuf_elems;
-    T *my_a = abuf ? abuf + abuf_elems * (size_t)fnn_team_slot() : NULL;
-    for (size_t jc = 0; jc < n; jc += NC) { /* 5th loop: NC columns of B and C */
-      const size_t nc = n - jc < NC ? n - jc : NC;
-      const size_t pan0 = jc / NR, npan = (nc + NR - 1) / NR;
+  const size_t MR = j->MR, NR = j->NR, nfull = j->nfull;
+  const int direct_b = j->direct_b, has_epilogue = j->has_epilogue;
+  const size_t pan0 = jc / NR;
+  const T beta_eff = pc == 0 ? j->beta : (T)1;
+  const int last_k = pc + kc == k;
+  if (pack_a) FN(pack_a_block_)(kern, trans_a, a, lda, ic, mcur, pc, kc, my_a);
+  size_t q = q0;
+  if (m == 1 && kern->ukr1) {
+    /* one row: WP panels per call, so the FMA chains are independent */
+    const T *a1 = trans_a ? a + pc * lda : a + pc;
+    const ptrdiff_t cs1 = trans_a ? (ptrdiff_t)lda : 1;
+    const size_t wp = (size_t)kern->wp;
+    /* in-place B: groups of full panels only (the edge panel lives in bedge) */
+    const size_t qlim = direct_b && pan0 + q1 > nfull ? nfull - pan0 : q1;
+    for (; q + wp <= qlim; q += wp) {
+      const size_t j0 = jc + q * NR;
+      const size_t jend = j0 + wp * NR < n ? j0 + wp * NR : n;
+      if (direct_b)
+        kern->ukr1(kc, a1, cs1, b + pc * ldb + j0, NR, (ptrdiff_t)ldb, (int)NR, c + j0, alpha,
+                   beta_eff);
+      else
+        kern->ukr1(kc, a1, cs1, packed_b + (pan0 + q) * NR * k + pc * NR, NR * k,
+                   (ptrdiff_t)NR, (int)(jend - (j0 + (wp - 1) * NR)), c + j0, alpha,
+                   beta_eff);
+      if (last_k && has_epilogue)
+        FN(epilogue_)(c, ldc, 0, j0, 1, jend - j0, j->bias, j->act, j->z, j->ldz);
+    }
+  }
+  for (; q < q1; q++) { /* 2nd loop: NR-wide panels of B */
+    const size_t j0 = jc + q * NR;
+    const int ncur = (int)(n - j0 < NR ? n - j0 : NR);
+    const T *bp;
+    ptrdiff_t b_rs = (ptrdiff_t)NR;
+    if (!direct_b) {
+      bp = packed_b + (pan0 + q) * NR * k + pc * NR;
+    } else if (pan0 + q < nfull) {
+      bp = b + pc * ldb + j0;
+      b_rs = (ptrdiff_t)ldb;
+    } else {
+      bp = j->bedge + pc * NR;
+    }
+    for (size_t ir = 0; ir < mcur; ir += MR) { /* 1st loop: MR rows of A */
+      const int mcr = (int)(mcur - ir < MR ? mcur - ir : MR);
+      const T *ap;
+      ptrdiff_t rs, cs;
+      if (pack_a) {
+        ap = my_a + ir * kc;
+        rs = 1;
+        cs = (ptrdiff_t)MR;
+      } else if (!trans_a) {
+        ap = a + (ic + ir) * lda + pc;
+        rs = (ptrdiff_t)lda;
+        cs = 1;
+      } else {
+        ap = a + pc * lda + ic + ir;
+        rs = 1;
+        cs = (ptrdiff_t)lda;
+      }
+      T *ct = c + (ic + ir) * ldc + j0;
+      kern->ukr(kc, mcr, ncur, ap, rs, cs, bp, b_rs, ct, ldc, alpha, beta_eff);
+      if (last_k && has_epilogue)
+        FN(epilogue_)(c, ldc, ic + ir, j0, (size_t)mcr, (size_t)ncur, j->bias, j->act, j->z,
+                      j->ldz);
+    }
+  }
+}
+
+/* The 5th to 3rd loops around the micro-kernel, for one part of the product: a contiguous
+ * share of the C blocks (row blocks and groups of panels), or with a split row (split > 0)
+ * one side of it; each through every K slice, so every C element is accumulated by one
+ * thread, in K order, with no barrier between slices.
+ * Called directly, without a team, when the product runs on one thread. */
+static void FN(gemm_loops_)(void *ctx, int part, int nparts) {
+  FN(gemm_job_) *j = (FN(gemm_job_) *)ctx;
+  const long t0 = j->split ? fnn_split_now_ns() : 0;
+  const size_t m = j->m, n = j->n, k = j->k;
+  const size_t NR = j->NR, KC = j->KC, NC = j->NC, mc = j->mc;
+  T *my_a = j->abuf ? j->abuf + j->abuf_elems * (size_t)fnn_team_slot() : NULL;
+  for (size_t jc = 0; jc < n; jc += NC) { /* 5th loop: NC columns of B and C */
+    const size_t nc = n - jc < NC ? n - jc : NC;
+    const size_t npan = (nc + NR - 1) / NR;
+    const int pack_all = j->may_pack_a && npan >= FNN_PACK_A_MIN_PANELS;
+    for (size_t pc = 0; pc < k; pc += KC) { /* 4th loop: KC-deep slice of A and B */
+      const size_t kc = k - pc < KC ? k - pc : KC;
+      if (j->split) { /* this part's rows, in blocks of mc */
+        const size_t r0 = part == 0 ? 0 : j->split, r1 = part == 0 ? j->split : m;
+        for (size_t ic = r0; ic < r1; ic += mc)
+          FN(gemm_block_)(j, my_a, jc, pc, kc, ic, r1 - ic < mc ? r1 - ic : mc, 0, npan,
+                          pack_all);
+        continue;
+      }
+      const size_t jchunks = j->jchunks;
       const size_t per_chunk = (npan + jchunks - 1) / jchunks;
-      for (size_t pc = 0; pc < k; pc += KC) { /* 4th loop: KC-deep slice of A and B */
-        const size_t kc = k - pc < KC ? k - pc : KC;
-        const T beta_eff = pc == 0 ? beta : (T)1;
-        const int last_k = pc + kc == k;
-        /* This part's share of the C blocks: the same blocks at every K slice, so each
-         * block is accumulated by one thread, in K order, with no barrier between slices. */
-        size_t it0, it1;
-        fnn_share(mb * jchunks, part, nparts, &it0, &it1);
-        for (size_t it = it0; it < it1; it++) { /* 3rd loop: MC rows of A and C (and N chunks) */
-          const size_t ib = it / jchunks, jb = it % jchunks;
-          const size_t ic = ib * mc;
-          const size_t mcur = m - ic < mc ? m - ic : mc;
-          const size_t q0 = jb * per_chunk;
-          const size_t q1 = q0 + per_chunk < npan ? q0 + per_chunk : npan;
-          if (q0 >= q1) continue;
-          const int pack_a = may_pack_a && (q1 - q0) >= FNN_PACK_A_MIN_PANELS;
-          if (pack_a) FN(pack_a_block_)(kern, trans_a, a, lda, ic, mcur, pc, kc, my_a);
-          size_t q = q0;
-          if (m == 1 && kern->ukr1) {
-            /* one row: WP panels per call, so the FMA chains are independent */
-            const T *a1 = trans_a ? a + pc * lda : a + pc;
-            const ptrdiff_t cs1 = trans_a ? (ptrdiff_t)lda : 1;
-            const size_t wp = (size_t)kern->wp;
-            /* in-place B: groups of full panels only (the edge panel lives in bedge) */
-            const size_t qlim = direct_b && pan0 + q1 > nfull ? nfull - pan0 : q1;
-            for (; q + wp <= qlim; q += wp) {
-              const size_t j0 = jc + q * NR;
-              const size_t jend = j0 + wp * NR < n ? j0 + wp * NR : n;
-              if (direct_b)
-                kern->ukr1(kc, a1, cs1, b + pc * ldb + j0, NR, (ptrdiff_t)ldb, (int)NR, c + j0,
-                           alpha, beta_eff);
-              else
-                kern->ukr1(kc, a1, cs1, packed_b + (pan0 + q) * NR * k + pc * NR, NR * k,
-                           (ptrdiff_t)NR, (int)(jend - (j0 + (wp - 1) * NR)), c + j0, alpha,
-                           beta_eff);
-              if (last_k && has_epilogue)
-                FN(epilogue_)(c, ldc, 0, j0, 1, jend - j0, bias, act, z, ldz);
-            }
-          }
-          for (; q < q1; q++) { /* 2nd loop: NR-wide panels of B */
-            const size_t j0 = jc + q * NR;
-            const int ncur = (int)(n - j0 < NR ? n - j0 : NR);
-            const T *bp;
-            ptrdiff_t b_rs = (ptrdiff_t)NR;
-            if (!direct_b) {
-              bp = packed_b + (pan0 + q) * NR * k + pc * NR;
-            } else if (pan0 + q < nfull) {
-              bp = b + pc * ldb + j0;
-              b_rs = (ptrdiff_t)ldb;
-            } else {
-              bp = bedge + pc * NR;
-            }
-            for (size_t ir = 0; ir < mcur; ir += MR) { /* 1st loop: MR rows of A */
-              const int mcr = (int)(mcur - ir < MR ? mcur - ir : MR);
-              const T *ap;
-              ptrdiff_t rs, cs;
-              if (pack_a) {
-                ap = my_a + ir * kc;
-                rs = 1;
-                cs = (ptrdiff_t)MR;
-              } else if (!trans_a) {
-                ap = a + (ic + ir) * lda + pc;
-                rs = (ptrdiff_t)lda;
-                cs = 1;
-              } else {
-                ap = a + pc * lda + ic + ir;
-                rs = 1;
-                cs = (ptrdiff_t)lda;
-              }
-              T *ct = c + (ic + ir) * ldc + j0;
-              kern->ukr(kc, mcr, ncur, ap, rs, cs, bp, b_rs, ct, ldc, alpha, beta_eff);
-              if (last_k && has_epilogue)
-                FN(epilogue_)(c, ldc, ic + ir, j0, (size_t)mcr, (size_t)ncur, bias, act, z, ldz);
-            }
-          }
-        }
+      size_t it0, it1;
+      fnn_share(j->mb * jchunks, part, nparts, &it0, &it1);
+      for (size_t it = it0; it < it1; it++) { /* 3rd loop: MC rows of A and C (and N chunks) */
+        const size_t ib = it / jchunks, jb = it % jchunks;
+        const size_t ic = ib * mc;
+        const size_t q0 = jb * per_chunk;
+        const size_t q1 = q0 + per_chunk < npan ? q0 + per_chunk : npan;
+        if (q0 >= q1) continue;
+        FN(gemm_block_)(j, my_a, jc, pc, kc, ic, m - ic < mc ? m - ic : mc, q0, q1,
+                        j->may_pack_a && (q1 - q0) >= FNN_PACK_A_MIN_PANELS);
       }
     }
   }
+  if (j->split) j->ns[part] = fnn_split_now_ns() - t0;
+}
 
 int FN(fnn_gemm_ex_)(const KERN_T *kern, int trans_a, int trans_b, size_t m, size_t n, size_t k,
                      T alpha, const T *a, size_t lda, const T *b, size_t ldb, const T *packed_b,
@@ -352,12 +357,31 @@ int FN(fnn_gemm_ex_)(const KERN_T *kern, int trans_a, int trans_b, size_t m, siz
   size_t mc = kern->mc;
   size_t mb = (m + mc - 1) / mc;
   size_t jchunks = 1;
+  size_t split = 0;
+  unsigned split_slot = 0;
   if (nt > 1) {
     const size_t mtiles = (m + MR - 1) / MR;
     const size_t want = (size_t)nt * FNN_GEMM_PARTS_PER_THREAD;
     if (npanels >= (size_t)nt && (m <= mc || (m <= FNN_SPLIT_N_MAX_M && npanels % (size_t)nt == 0))) {
       const size_t per = (npanels + want - 1) / want; /* panels per group */
       jchunks = (npanels + per - 1) / per;
+    } else if (nt == 2 && n <= NC && mtiles >= 8) {
+      /* Two parts split at a row tile chosen from how fast each part ran in the last
+       * products of this shape (fnn_split_*): the worker's part reads data that the
+       * caller's serial kernels left in the caller's cache (a training step's batch and
+       * gradients), and on a shared VM its core may be the slower one, so an even split
+       * had the caller wait for it (30 us per product at batch 256). The split never
+       * changes a result: every element is computed the same way by either part. */
+      split_slot = fnn_split_slot(m, n, k, trans_a);
+      const double f = fnn_split_fraction(split_slot);
+      size_t tiles0 = (size_t)(f * (double)mtiles + 0.5);
+      if (tiles0 < 1) tiles0 = 1;
+      if (tiles0 > mtiles - 1) tiles0 = mtiles - 1;
+      split = tiles0 * MR;
+      /* each part in equal blocks of at most kern->mc rows */
+      const size_t big = split > m - split ? split : m - split;
+      const size_t nblk = (big + kern->mc - 1) / kern->mc;
+      mc = ((big + nblk - 1) / nblk + MR - 1) / MR * MR;
     } else if (mtiles >= (size_t)nt) {
       /* a multiple of the thread count, so that threads that keep pace share evenly */
       size_t parts = ((mb + nt - 1) / nt) * want;
@@ -390,14 +414,18 @@ int FN(fnn_gemm_ex_)(const KERN_T *kern, int trans_a, int trans_b, size_t m, siz
     }
   }
 
-  const FN(gemm_job_) job = {kern, trans_a, m, n, k, alpha, a, lda, b, ldb, packed_b, beta, c,
+  FN(gemm_job_) job = {kern, trans_a, m, n, k, alpha, a, lda, b, ldb, packed_b, beta, c,
                             ldc, bias, act, z, ldz, has_epilogue, MR, NR, KC, NC, nfull,
-                            direct_b, bedge, mc, mb, jchunks, may_pack_a, abuf, abuf_elems};
+                            direct_b, bedge, mc, mb, jchunks, may_pack_a, abuf, abuf_elems,
+                            split, {0, 0}};
   if (nt > 1) {
     /* each part a contiguous run of blocks: a thread that keeps pace streams one K slice
      * of B for all of its rows, as with a fixed split */
     const size_t blocks = mb * jchunks, most = (size_t)nt * FNN_GEMM_PARTS_PER_THREAD;
-    fnn_team_run_parts(nt, (int)(blocks < most ? blocks : most), FN(gemm_loops_), (void *)&job);
+    const size_t nparts = split ? 2 : (blocks < most ? blocks : most);
+    fnn_team_run_parts(nt, (int)nparts, FN(gemm_loops_), (void *)&job);
+    if (split) fnn_split_update(split_slot, (double)job.ns[0], (double)split,
+                                (double)job.ns[1], (double)(m - split));
   }
   else
     FN(gemm_loops_)((void *)&job, 0, 1);

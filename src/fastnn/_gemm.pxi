@@ -11,6 +11,7 @@ cdef extern from "fastnn.h" nogil:
     size_t fnn_packed_b_size_f64(size_t k, size_t n)
     void fnn_pack_b_f32(int tb, size_t k, size_t n, const float *b, size_t ldb, float *packed)
     void fnn_pack_b_f64(int tb, size_t k, size_t n, const double *b, size_t ldb, double *packed)
+    double fnn_gemm_split_fraction(size_t m, size_t n, size_t k, int trans_a, double set)
     int fnn_dense_forward_f32(const float *x, size_t m, size_t k, const float *w,
                               const float *wp, size_t n, const float *b, const fnn_act *act,
                               float *z, float *y)
@@ -122,6 +123,13 @@ def gemm(a, b, c, double alpha=1.0, double beta=0.0, bint trans_a=False, bint tr
                               ldb, beta, <double*>cnp.PyArray_DATA(C), ldc)
     _check_rc(rc, "gemm")
     return c
+
+
+def gemm_split_fraction(size_t m, size_t n, size_t k, bint trans_a=False, double set=0.0):
+    """The share of the rows the first part takes in a two-thread product of this shape
+    split by rows (it follows how fast each part ran); set in (0, 1) sets it. For tests:
+    the split never changes a result."""
+    return fnn_gemm_split_fraction(m, n, k, trans_a, set)
 
 
 def packed_size(k, n, dtype):

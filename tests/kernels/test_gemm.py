@@ -237,3 +237,33 @@ def test_set_num_threads_validates():
         fastnn.set_num_threads("2")
     with pytest.raises(ValueError, match="^name:"):
         _core.set_kernel("sse9")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m,n,k,ta", [(256, 128, 784, False), (784, 128, 256, True),
+                                      (784, 128, 32, True), (100, 70, 300, False),
+                                      (301, 33, 97, False)])
+def test_two_thread_row_split_anywhere_gives_the_one_thread_bits(rng, dtype, m, n, k, ta):
+    """A two-thread product split by rows puts its split where each part's speed suggests
+    (gemm_split_fraction); wherever it is, C (with the dense epilogue too) is the bits of
+    one thread, and no row is left out or written twice."""
+    import fastnn
+    a = rng.standard_normal((k, m) if ta else (m, k)).astype(dtype)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    x = rng.standard_normal((m, k)).astype(dtype)
+    bias = rng.standard_normal(n).astype(dtype)
+    try:
+        fastnn.set_num_threads(1)
+        ref = np.full((m, n), np.nan, dtype)
+        _core.gemm(a, b, ref, trans_a=ta)
+        dref = ops.dense(x, b, bias, "relu")
+        fastnn.set_num_threads(2)
+        for f in (0.3, 0.41, 0.5, 0.63, 0.7):
+            assert _core.gemm_split_fraction(m, n, k, ta, f) == pytest.approx(f)
+            c = np.full((m, n), np.nan, dtype)
+            _core.gemm(a, b, c, trans_a=ta)
+            assert c.tobytes() == ref.tobytes(), f
+            _core.gemm_split_fraction(m, n, k, False, f)
+            assert ops.dense(x, b, bias, "relu").tobytes() == dref.tobytes(), f
+    finally:
+        _core.reset_num_threads()
