@@ -6,12 +6,15 @@
  * overlaps the copying of the rows before it. */
 #define FNN_GATHER_AHEAD 4
 
-int fnn_gather_rows(const void *src, size_t nrows, size_t row_bytes, const int64_t *idx,
-                    size_t n, void *out) {
+/* Whether every index is in [0, nrows). */
+static int indices_in_range(const int64_t *idx, size_t n, size_t nrows) {
   for (size_t i = 0; i < n; i++)
-    if (idx[i] < 0 || (uint64_t)idx[i] >= (uint64_t)nrows) return FNN_EINVAL;
-  const char *s = (const char *)src;
-  char *o = (char *)out;
+    if (idx[i] < 0 || (uint64_t)idx[i] >= (uint64_t)nrows) return 0;
+  return 1;
+}
+
+/* out row i = src row idx[i], for i < n, rows of row_bytes bytes. */
+static void copy_rows(const char *s, size_t row_bytes, const int64_t *idx, size_t n, char *o) {
   for (size_t i = 0; i < n; i++) {
     if (i + FNN_GATHER_AHEAD < n) {
       const char *p = s + (size_t)idx[i + FNN_GATHER_AHEAD] * row_bytes;
@@ -19,6 +22,12 @@ int fnn_gather_rows(const void *src, size_t nrows, size_t row_bytes, const int64
     }
     memcpy(o + i * row_bytes, s + (size_t)idx[i] * row_bytes, row_bytes);
   }
+}
+
+int fnn_gather_rows(const void *src, size_t nrows, size_t row_bytes, const int64_t *idx,
+                    size_t n, void *out) {
+  if (!indices_in_range(idx, n, nrows)) return FNN_EINVAL;
+  copy_rows((const char *)src, row_bytes, idx, n, (char *)out);
   return FNN_OK;
 }
 
@@ -104,8 +113,7 @@ int fnn_gather_rows_cast(const void *src, int src_kind, size_t nrows, size_t row
                          const int64_t *idx, size_t n, int dst_kind, void *out) {
   if (src_kind < FNN_ELEM_F64 || src_kind > FNN_ELEM_U8) return FNN_EINVAL;
   if (dst_kind != FNN_ELEM_F32 && dst_kind != FNN_ELEM_F64) return FNN_EINVAL;
-  for (size_t i = 0; i < n; i++)
-    if (idx[i] < 0 || (uint64_t)idx[i] >= (uint64_t)nrows) return FNN_EINVAL;
+  if (!indices_in_range(idx, n, nrows)) return FNN_EINVAL;
   if (n == 0 || row_elems == 0) return FNN_OK;
   gather_job job = {gather_cast_fns[src_kind - 1][dst_kind == FNN_ELEM_F64], src, row_elems,
                     idx, n, out, (dst_kind == FNN_ELEM_F64 ? sizeof(double) : sizeof(float))};
@@ -131,24 +139,17 @@ int fnn_gather_rows_cast(const void *src, int src_kind, size_t nrows, size_t row
 
 static void gather_ahead_part(void *ctx, int part, int nparts) {
   const fnn_gather_ahead *j = (const fnn_gather_ahead *)ctx;
+  if (j->src_kind != 0) { /* the converting gather's own share of the rows */
+    const gather_job cast = {gather_cast_fns[j->src_kind - 1][j->dst_kind == FNN_ELEM_F64],
+                             j->src, j->row_elems, j->idx, j->n, j->out,
+                             j->dst_kind == FNN_ELEM_F64 ? sizeof(double) : sizeof(float)};
+    gather_share((void *)&cast, part, nparts);
+    return;
+  }
   size_t lo, hi;
   fnn_share(j->n, part, nparts, &lo, &hi);
-  if (hi <= lo) return;
-  if (j->src_kind == 0) {
-    const char *s = (const char *)j->src;
-    for (size_t i = lo; i < hi; i++) {
-      if (i + FNN_GATHER_AHEAD < hi) {
-        const char *p = s + (size_t)j->idx[i + FNN_GATHER_AHEAD] * j->row_bytes;
-        for (size_t b = 0; b < j->row_bytes; b += 64) __builtin_prefetch(p + b, 0, 0);
-      }
-      memcpy((char *)j->out + i * j->row_bytes, s + (size_t)j->idx[i] * j->row_bytes,
-             j->row_bytes);
-    }
-  } else {
-    const size_t out_size = j->dst_kind == FNN_ELEM_F64 ? sizeof(double) : sizeof(float);
-    gather_cast_fns[j->src_kind - 1][j->dst_kind == FNN_ELEM_F64](
-        j->src, j->row_elems, j->idx + lo, hi - lo, (char *)j->out + lo * j->row_elems * out_size);
-  }
+  copy_rows((const char *)j->src, j->row_bytes, j->idx + lo, hi - lo,
+            (char *)j->out + lo * j->row_bytes);
 }
 
 int fnn_gather_ahead_start(fnn_gather_ahead *job, const void *src, int src_kind, size_t nrows,
@@ -157,8 +158,7 @@ int fnn_gather_ahead_start(fnn_gather_ahead *job, const void *src, int src_kind,
   job->pending = 0;
   if (src_kind < 0 || src_kind > FNN_ELEM_U8) return FNN_EINVAL;
   if (src_kind != 0 && dst_kind != FNN_ELEM_F32 && dst_kind != FNN_ELEM_F64) return FNN_EINVAL;
-  for (size_t i = 0; i < n; i++)
-    if (idx[i] < 0 || (uint64_t)idx[i] >= (uint64_t)nrows) return FNN_EINVAL;
+  if (!indices_in_range(idx, n, nrows)) return FNN_EINVAL;
   if (n == 0 || row_bytes == 0) return FNN_OK;
   job->src = src;
   job->src_kind = src_kind;

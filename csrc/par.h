@@ -8,6 +8,15 @@
  * same index range with a static schedule: the results are the same bits either way. */
 #ifndef FASTNN_PAR_H
 #define FASTNN_PAR_H
+#include <time.h>
+
+/* A monotonic clock in nanoseconds: the pool's spin limit (threads.c) and the GEMM's timing
+ * of its two parts (gemm/driver.c). */
+static inline long fnn_now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (long)t.tv_sec * 1000000000L + t.tv_nsec;
+}
 
 /* for (type i = 0; i < n; i++) { body } on the nt threads named by a variable `nt` in
  * scope (one contiguous block of i per thread), or on this thread when nt <= 1. */

@@ -1,5 +1,6 @@
 /* threads.c - fastnn's own thread count, independent of other OpenMP users. */
 #include "fastnn.h"
+#include "par.h"
 #ifdef FASTNN_HAVE_OPENMP
 #include <omp.h>
 #endif
@@ -154,12 +155,6 @@ typedef struct {
 static fnn_pool g_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
                           PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0, 0, NULL, NULL, -1};
 
-static long now_ns(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (long)t.tv_sec * 1000000000L + t.tv_nsec;
-}
-
 /* The task number each worker was created at: the tasks after it are its to join. */
 static uint32_t g_start_gen[FNN_POOL_MAX + 1];
 
@@ -236,7 +231,7 @@ static void *pool_worker(void *arg) {
   uint32_t seen = g_start_gen[tid];
   for (;;) {
     /* spin for a while, then sleep until the next task or side job */
-    const long t0 = now_ns();
+    const long t0 = fnn_now_ns();
     uint32_t g;
     int side = 0;
     for (unsigned i = 1;; i++) {
@@ -246,7 +241,7 @@ static void *pool_worker(void *arg) {
         break;
       }
       FNN_PAUSE();
-      if ((i & 255) == 0 && now_ns() - t0 > p->spin_ns) break;
+      if ((i & 255) == 0 && fnn_now_ns() - t0 > p->spin_ns) break;
     }
     if (g == seen && !side) {
       pthread_mutex_lock(&p->mu);

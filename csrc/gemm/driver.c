@@ -1,7 +1,6 @@
 /* gemm/driver.c - public GEMM entry points; the loops themselves are in driver_tmpl.h. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <stdint.h>
 #include "gemm/gemm.h"
 #include "par.h"
@@ -35,12 +34,6 @@
  * changes a result. */
 #define FNN_SPLIT_SLOTS 64
 static int g_split_frac[FNN_SPLIT_SLOTS]; /* fraction * 1e6; 0 means 0.5 (not yet set) */
-
-static long fnn_split_now_ns(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (long)t.tv_sec * 1000000000L + t.tv_nsec;
-}
 
 static unsigned fnn_split_slot(size_t m, size_t n, size_t k, int trans_a) {
   uint64_t h = (uint64_t)m * 0x9E3779B97F4A7C15ull;

@@ -248,7 +248,7 @@ static inline void FN(gemm_block_)(const FN(gemm_job_) *j, T *my_a, size_t jc, s
  * Called directly, without a team, when the product runs on one thread. */
 static void FN(gemm_loops_)(void *ctx, int part, int nparts) {
   FN(gemm_job_) *j = (FN(gemm_job_) *)ctx;
-  const long t0 = j->split ? fnn_split_now_ns() : 0;
+  const long t0 = j->split ? fnn_now_ns() : 0;
   const size_t m = j->m, n = j->n, k = j->k;
   const size_t NR = j->NR, KC = j->KC, NC = j->NC, mc = j->mc;
   T *my_a = j->abuf ? j->abuf + j->abuf_elems * (size_t)fnn_team_slot() : NULL;
@@ -280,7 +280,7 @@ static void FN(gemm_loops_)(void *ctx, int part, int nparts) {
       }
     }
   }
-  if (j->split) j->ns[part] = fnn_split_now_ns() - t0;
+  if (j->split) j->ns[part] = fnn_now_ns() - t0;
 }
 
 int FN(fnn_gemm_ex_)(const KERN_T *kern, int trans_a, int trans_b, size_t m, size_t n, size_t k,

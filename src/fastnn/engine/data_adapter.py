@@ -337,6 +337,11 @@ class ArrayData:
             self.check_labels(yb)
         return (self.cast(self.x[i:j]), yb, None if self.sw is None else self.sw[i:j])
 
+    def _span(self, step):
+        """Rows [i, j) of the order that make batch `step` (wrapping past the end)."""
+        i = (step * self.batch_size) % self.n
+        return i, min(i + self.batch_size, self.n)
+
     def epoch(self, rng=None):
         bs, n = self.batch_size, self.n
         mode = self.shuffle if rng is not None else False
@@ -354,8 +359,7 @@ class ArrayData:
             yield from self._shuffled_ahead(order)
             return
         for step in range(self.steps):
-            i = (step * bs) % n
-            j = min(i + bs, n)
+            i, j = self._span(step)
             if order is None:
                 yield self._slice(i, j)
             else:
@@ -377,16 +381,12 @@ class ArrayData:
         (the small kernels, the loss and the Python between steps) instead of preceding
         the step. Where no worker is free, wait() makes the copy itself. The batches are
         the same rows, with the same values, as the plain gather's."""
-        bs, n = self.batch_size, self.n
         if self._xahead is None:
-            rows = min(bs, n)
+            rows = min(self.batch_size, self.n)
             self._xahead = tuple(np.empty((rows,) + self.x.shape[1:], self.dtype)
                                  for _ in range(2))
         _, by, bw = self._buffers()
-
-        def span(step):
-            i = (step * bs) % n
-            return i, min(i + bs, n)
+        span = self._span
 
         def start(step):
             i, j = span(step)
@@ -464,6 +464,11 @@ class SequenceData(_Converted):
     def __len__(self):
         return self.steps
 
+    def _span(self, step):
+        """Rows [i, j) of the order that make batch `step` (wrapping past the end)."""
+        i = (step * self.batch_size) % self.n
+        return i, min(i + self.batch_size, self.n)
+
     def epoch(self, rng=None):
         n = len(self.seq)
         order = list(range(n))
@@ -506,6 +511,11 @@ class GeneratorData(_Converted):
 
     def __len__(self):
         return self.steps or 0
+
+    def _span(self, step):
+        """Rows [i, j) of the order that make batch `step` (wrapping past the end)."""
+        i = (step * self.batch_size) % self.n
+        return i, min(i + self.batch_size, self.n)
 
     def epoch(self, rng=None):
         count = 0
