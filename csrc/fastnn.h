@@ -100,6 +100,17 @@ double fnn_gemm_split_fraction(size_t m, size_t n, size_t k, int trans_a, double
 size_t fnn_packed_b_size_f32(size_t k, size_t n);
 size_t fnn_packed_b_size_f64(size_t k, size_t n);
 void fnn_pack_b_f32(int trans_b, size_t k, size_t n, const float *b, size_t ldb, float *packed);
+/* The layout depends on the kernel only through its panel width: panel p of a k x n matrix
+ * holds k rows of nr values, columns p * nr .. p * nr + nr - 1 (zero beyond n), and panels
+ * follow one another. fnn_packed_b_nr is the current kernel's nr. fnn_pack_b_span copies
+ * elements [lo, hi) of a row-major k x n matrix (flat indices) to their places in that
+ * layout for a given nr; the zero columns of a partial last panel are left as they are. */
+int fnn_packed_b_nr_f32(void);
+int fnn_packed_b_nr_f64(void);
+void fnn_pack_b_span_f32(size_t k, size_t n, int nr, const float *b, size_t lo, size_t hi,
+                         float *packed);
+void fnn_pack_b_span_f64(size_t k, size_t n, int nr, const double *b, size_t lo, size_t hi,
+                         double *packed);
 void fnn_pack_b_f64(int trans_b, size_t k, size_t n, const double *b, size_t ldb, double *packed);
 
 /* ---- dense layer (dense.c) ------------------------------------------------------------- */

@@ -20,6 +20,9 @@
 /* Elements per OpenMP work item: large enough to amortise scheduling, small enough to
  * balance a 1e6-element array over 16 threads. */
 #define FNN_OPT_CHUNK 16384
+/* Elements Adam updates before it copies them to a packed copy of w (fnn_adam_update_packed):
+ * 8 KB of float w, still in L1 when copied. */
+#define FNN_OPT_PACK_SUB 2048
 /* Sum-of-squares block: partials per block, combined in block order. */
 #define FNN_SSQ_BLOCK 4096
 /* A rough flop count per element of an update (loads and stores dominate), for
@@ -394,6 +397,40 @@ void FN(fnn_adam_update)(T *w, const T *g, T *m, T *v, T *vhat, size_t n,
                          double eps) {
   FN(adam_args) a = {w, g, m, v, vhat, FN(make_pre)(c), (T)omb1, (T)omb2, (T)alpha, (T)eps};
   fnn_opt_run(n, FN(adam_range), &a);
+}
+
+/* Adam that also keeps a packed copy of w (fnn_pack_b_span's layout): each part updates
+ * its chunks in sub-blocks of FNN_OPT_PACK_SUB elements and copies each sub-block to the
+ * packed copy while it is still in the core's L1. The update's arithmetic is
+ * fnn_adam_update's; the copy changes no value. */
+typedef struct {
+  FN(adam_args) a;
+  T *wp;
+  size_t rows, cols;
+  int nr;
+} FN(adam_pack_args);
+
+static void FN(adam_pack_range)(size_t lo, size_t hi, const void *vargs) {
+  const FN(adam_pack_args) *pa = (const FN(adam_pack_args) *)vargs;
+  for (size_t s = lo; s < hi; s += FNN_OPT_PACK_SUB) {
+    const size_t e = hi - s < FNN_OPT_PACK_SUB ? hi : s + FNN_OPT_PACK_SUB;
+    FN(adam_range)(s, e, &pa->a);
+    FN(fnn_pack_b_span)(pa->rows, pa->cols, pa->nr, pa->a.w, s, e, pa->wp);
+  }
+}
+
+void FN(fnn_adam_update_packed)(T *w, const T *g, T *m, T *v, T *vhat, size_t n,
+                                const fnn_opt_common *c, double omb1, double omb2,
+                                double alpha, double eps, T *wp, size_t rows, size_t cols,
+                                int nr) {
+  FN(adam_pack_args) pa = {{w, g, m, v, vhat, FN(make_pre)(c), (T)omb1, (T)omb2, (T)alpha,
+                            (T)eps},
+                           wp, rows, cols, nr};
+  if (!wp || rows * cols != n) {
+    fnn_opt_run(n, FN(adam_range), &pa.a);
+    return;
+  }
+  fnn_opt_run(n, FN(adam_pack_range), &pa);
 }
 
 /* ---- Adamax --------------------------------------------------------------------------- */

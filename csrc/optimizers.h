@@ -78,6 +78,18 @@ void fnn_adam_update_f64(double *w, const double *g, double *m, double *v, doubl
                          size_t n, const fnn_opt_common *c, double omb1, double omb2,
                          double alpha, double eps);
 
+/* fnn_adam_update, which also writes the updated w (rows x cols, row-major) into wp in
+ * the packed layout with panels nr wide (fnn_pack_b_span; the zero columns of a partial
+ * last panel are not written). With wp NULL or rows * cols != n it is fnn_adam_update. */
+void fnn_adam_update_packed_f32(float *w, const float *g, float *m, float *v, float *vhat,
+                                size_t n, const fnn_opt_common *c, double omb1, double omb2,
+                                double alpha, double eps, float *wp, size_t rows, size_t cols,
+                                int nr);
+void fnn_adam_update_packed_f64(double *w, const double *g, double *m, double *v,
+                                double *vhat, size_t n, const fnn_opt_common *c, double omb1,
+                                double omb2, double alpha, double eps, double *wp, size_t rows,
+                                size_t cols, int nr);
+
 /* Adamax, omb1p = 1 - beta_1^t:
  *   m += (g - m) * omb1;  u = max(beta_2 * u, |g|);  w -= (lr * m) / (omb1p * (u + eps)). */
 void fnn_adamax_update_f32(float *w, const float *g, float *m, float *u, size_t n,

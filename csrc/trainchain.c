@@ -9,11 +9,14 @@
     if (nsteps < 1) return FNN_EINVAL;                                                        \
     const T *cur = x;                                                                         \
     int rc;                                                                                   \
+    /* packed copies are laid out for a panel width: one made for another kernel is unused */ \
+    const int nr_now = fnn_packed_b_nr_##SFX();                                               \
     for (int s = 0; s < nsteps; s++) {                                                        \
       const fnn_train_step *st = &steps[s];                                                   \
       T *y = (T *)st->y;                                                                      \
       if (st->op == FNN_TRAIN_DENSE) {                                                        \
-        rc = fnn_dense_forward_##SFX(cur, m, st->k, (const T *)st->w, NULL, st->n,            \
+        const T *wp = st->wp && st->wp_use && st->wp_nr == nr_now ? (const T *)st->wp : NULL; \
+        rc = fnn_dense_forward_##SFX(cur, m, st->k, (const T *)st->w, wp, st->n,              \
                                      (const T *)st->bias, st->has_act ? &st->act : NULL,      \
                                      (T *)st->z, y);                                          \
         if (rc) return rc;                                                                    \
@@ -49,9 +52,10 @@
     if (adam)                                                                                 \
       for (int i = 0; i < adam->count; i++) {                                                 \
         const fnn_adam_item *it = &adam->items[i];                                            \
-        fnn_adam_update_##SFX((T *)it->w, (const T *)it->g, (T *)it->m, (T *)it->v,           \
-                              (T *)it->vhat, it->n, &adam->common, adam->omb1, adam->omb2,    \
-                              adam->alpha, adam->eps);                                        \
+        fnn_adam_update_packed_##SFX(                                                         \
+            (T *)it->w, (const T *)it->g, (T *)it->m, (T *)it->v, (T *)it->vhat, it->n,       \
+            &adam->common, adam->omb1, adam->omb2, adam->alpha, adam->eps,                    \
+            it->wp && it->wp_nr == nr_now ? (T *)it->wp : NULL, it->rows, it->cols, nr_now);  \
       }                                                                                       \
     return FNN_OK;                                                                            \
   }

@@ -31,6 +31,12 @@ typedef struct {
   void *z;             /* pre-activation, rows_max x n, or NULL when act needs only y */
   void *dz;            /* rows_max x n scratch */
   void *dw, *db;       /* the gradients the optimizer reads (db NULL without a bias) */
+  /* A packed copy of w (fnn_pack_b_span's layout, panels wp_nr wide), or NULL. The forward
+   * reads it instead of w when wp_use is set and wp_nr is the current kernel's panel width;
+   * Adam's update of w (an item with this wp) rewrites it. */
+  void *wp;
+  int wp_nr;
+  int wp_use;
   /* both */
   void *y;             /* output, rows_max x n */
   void *dx;            /* input gradient, rows_max x k, or NULL when !need_dx */
@@ -47,6 +53,11 @@ typedef struct {
   void *w, *m, *v, *vhat;
   const void *g;
   size_t n;
+  /* w's packed copy to rewrite (fnn_adam_update_packed; w is rows x cols), or NULL; it is
+   * written only when wp_nr is the current kernel's panel width */
+  void *wp;
+  size_t rows, cols;
+  int wp_nr;
 } fnn_adam_item;
 
 typedef struct {

@@ -363,3 +363,123 @@ def test_chain_step_bits_do_not_depend_on_threads():
         print(h.hexdigest())
     """
     assert run_with_threads(code, 1) == run_with_threads(code, 2)
+
+
+# ---- packed kernels: Adam in the chain keeps a packed copy that the next forward reads ----
+
+def _train_steps(pack, build, steps, dtype="float32", batch=48, seed=3, between=None):
+    """Weights and optimizer slots after `steps` train_on_batch calls with the chain's packed
+    kernels on or off; between(i, model) runs before step i."""
+    old = TrainPlan.pack_weights
+    TrainPlan.pack_weights = pack
+    try:
+        keras.utils.set_random_seed(seed)
+        model = build()
+        model.compile(optimizer="adam",
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        rng = np.random.default_rng(seed)
+        width = model.layers[0].kernel.shape[0] if model.layers[0].built else None
+        for i in range(steps):
+            if between is not None:
+                between(i, model)
+            x = rng.standard_normal((batch, width)).astype(dtype)
+            y = rng.integers(0, model.output_shape[-1], batch)
+            model.train_on_batch(x, y)
+        return model, model.get_weights() + [np.asarray(v) for v in model.optimizer.variables]
+    finally:
+        TrainPlan.pack_weights = old
+
+
+def _mlp(k, widths, dtype="float32", constraint=None):
+    layers = [keras.Input((k,), dtype=dtype)]
+    for i, w in enumerate(widths):
+        last = i == len(widths) - 1
+        layers.append(keras.layers.Dense(w, activation=None if last else "relu", dtype=dtype,
+                                         kernel_constraint=constraint if i == 0 else None))
+        if i == 0:
+            layers.append(keras.layers.Dropout(0.25, dtype=dtype))
+    return keras.Sequential(layers)
+
+
+@pytest.mark.parametrize("kernel", _core.available_kernels())
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("k, widths", [(200, (130, 7)), (70, (64, 33, 5)), (9, (3, 16))])
+def test_packed_kernels_are_the_kernels_adam_wrote(kernel, dtype, k, widths):
+    """After each step every dense step's packed copy equals pack_weights of its kernel: for
+    kernels of several Adam chunks whose sub-blocks end mid-row (200 x 130), widths that are
+    and are not multiples of the panel width, and narrower than a panel; and training with
+    the copies gives the bits of training without them."""
+    _core.set_kernel(kernel)
+    try:
+        build = lambda: _mlp(k, widths, dtype)
+        model, got = _train_steps(True, build, 3, dtype)
+        plan = model._batch_plan
+        chain, kernels = plan._tc[0], plan._tc[6]
+        checked = 0
+        for j, kv in enumerate(kernels):
+            if kv is None:
+                assert chain.packed_weights(j) is None
+                continue
+            ref = np.empty(_core.packed_size(*kv.shape, kv.dtype), kv.dtype)
+            _core.pack_weights(kv.value, ref)
+            np.testing.assert_array_equal(chain.packed_weights(j), ref)
+            assert plan._packed_versions[j] == kv.version
+            checked += 1
+        assert checked == len(widths)
+        _, ref_state = _train_steps(False, build, 3, dtype)
+        for a, b in zip(got, ref_state):
+            np.testing.assert_array_equal(a, b)
+    finally:
+        _core.set_kernel("auto")
+
+
+def _assign(i, model):
+    if i == 2:  # a new kernel value between steps: the packed copy is stale
+        kv = model.layers[0].kernel
+        kv.assign(kv.numpy()[::-1] * 0.5)
+
+
+def _switch_kernel(i, model):
+    if i == 2:  # another kernel family between steps: the copy's layout may not suit it
+        _core.set_kernel("portable")
+
+
+@pytest.mark.parametrize("between", [_assign, _switch_kernel], ids=["assign", "set_kernel"])
+def test_packed_kernels_follow_changes_between_steps(between):
+    """A kernel changed between steps, or a kernel family switched, is read as it is now, not
+    from a stale copy: the run gives the bits of a run without packed copies."""
+    build = lambda: _mlp(50, (40, 6))
+    try:
+        _, got = _train_steps(True, build, 5, between=between)
+        _core.set_kernel("auto")
+        _, ref = _train_steps(False, build, 5, between=between)
+    finally:
+        _core.set_kernel("auto")
+    for a, b in zip(got, ref):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_packed_kernel_with_a_constraint_is_not_reused():
+    """A constraint changes the kernel after Adam wrote the copy: the copy is not used."""
+    build = lambda: _mlp(30, (20, 4), constraint=keras.constraints.MaxNorm(0.3))
+    model, got = _train_steps(True, build, 4)
+    assert model._batch_plan._packed_versions[0] == -1
+    _, ref = _train_steps(False, build, 4)
+    for a, b in zip(got, ref):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_packed_kernel_shared_by_two_steps_is_packed_once():
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((4, 4)).astype(np.float32)
+    steps = [("dense", w, None, None, False, np.zeros_like(w), None, False),
+             ("dense", w, None, None, False, np.zeros_like(w), None, True)]
+    chain = _core.TrainChain(steps, np.float32, 3, True)
+    assert chain.packed_weights(0) is not None and chain.packed_weights(1) is None
+    assert _core.TrainChain(steps, np.float32, 3).packed_weights(0) is None
+    with pytest.raises(IndexError, match="i: expected a step index in \\[0, 2\\)"):
+        chain.packed_weights(2)
+    spec = keras.losses.SparseCategoricalCrossentropy(from_logits=True)._spec()
+    with pytest.raises(ValueError, match="packed_valid: expected None or 2 values"):
+        chain.step(np.zeros((3, 4), np.float32), 3, [0, 0], spec, None,
+                   np.zeros(3, np.int64), None, 2, None, [True])

@@ -135,6 +135,86 @@ size_t fnn_packed_b_size_f64(size_t k, size_t n) {
   return packed_b_elems_f64(fnn_kernel_f64_current(), k, n);
 }
 
+int fnn_packed_b_nr_f32(void) { return fnn_kernel_f32_current()->nr; }
+int fnn_packed_b_nr_f64(void) { return fnn_kernel_f64_current()->nr; }
+
+/* fnn_pack_b_span. Whole rows go panel by panel with copies of a fixed width (nr = 8, 16 or
+ * 32, the kernels' widths), which the compiler turns into a few vector moves; a partial row at either end of the span, and other widths, go run by run
+ * (the part of a row in one panel) through span_part_, which carries the panel and the
+ * offset in it along instead of dividing them out per element. */
+#define FNN_PACK_SPAN(T, SFX)                                                                 \
+  static void span_part_##SFX(size_t k, size_t n, size_t nr, const T *b, size_t lo,          \
+                              size_t hi, T *packed) {                                         \
+    if (lo >= hi) return;                                                                     \
+    size_t i = lo / n, j = lo - i * n;                                                        \
+    const size_t p = j / nr;                                                                  \
+    size_t jj = j - p * nr;                                                                   \
+    T *panel_row = packed + p * nr * k + i * nr; /* element (i, p * nr) */                    \
+    const T *s = b + lo;                                                                      \
+    size_t left = hi - lo;                                                                    \
+    while (left) { /* one run of a row within one panel at a time */                          \
+      size_t len = nr - jj;                                                                   \
+      if (len > n - j) len = n - j;                                                           \
+      if (len > left) len = left;                                                             \
+      for (size_t t = 0; t < len; t++) panel_row[jj + t] = s[t];                              \
+      s += len;                                                                               \
+      left -= len;                                                                            \
+      j += len;                                                                               \
+      jj = 0;                                                                                 \
+      if (j == n) { /* the next row starts at panel 0 */                                      \
+        j = 0;                                                                                \
+        i++;                                                                                  \
+        panel_row = packed + i * nr;                                                          \
+      } else {                                                                                \
+        panel_row += nr * k;                                                                  \
+      }                                                                                       \
+    }                                                                                         \
+  }                                                                                           \
+                                                                                              \
+  static inline void span_rows_##SFX(size_t k, size_t n, size_t nr, const T *b, size_t i0,   \
+                                     size_t i1, T *packed) {                                  \
+    const size_t npan = n / nr, rest = n - npan * nr, pstride = nr * k;                       \
+    for (size_t i = i0; i < i1; i++) {                                                        \
+      const T *s = b + i * n;                                                                 \
+      T *d = packed + i * nr;                                                                 \
+      for (size_t p = 0; p < npan; p++, s += nr, d += pstride) {                              \
+        if (nr == 16)                                                                         \
+          memcpy(d, s, 16 * sizeof(T));                                                       \
+        else if (nr == 8)                                                                     \
+          memcpy(d, s, 8 * sizeof(T));                                                        \
+        else                                                                                  \
+          memcpy(d, s, 32 * sizeof(T));                                                       \
+      }                                                                                       \
+      for (size_t t = 0; t < rest; t++) d[t] = s[t]; /* the partial last panel */             \
+    }                                                                                         \
+  }                                                                                           \
+                                                                                              \
+  void fnn_pack_b_span_##SFX(size_t k, size_t n, int nr, const T *b, size_t lo, size_t hi,   \
+                             T *packed) {                                                     \
+    if (lo >= hi || n == 0 || nr < 1) return;                                                 \
+    const size_t NR = (size_t)nr;                                                             \
+    if (NR != 8 && NR != 16 && NR != 32) {                                                    \
+      span_part_##SFX(k, n, NR, b, lo, hi, packed);                                           \
+      return;                                                                                 \
+    }                                                                                         \
+    const size_t i0 = (lo + n - 1) / n, i1 = hi / n; /* the whole rows in [lo, hi) */         \
+    if (i0 >= i1) {                                                                           \
+      span_part_##SFX(k, n, NR, b, lo, hi, packed);                                           \
+      return;                                                                                 \
+    }                                                                                         \
+    span_part_##SFX(k, n, NR, b, lo, i0 * n, packed);                                         \
+    if (NR == 16)                                                                             \
+      span_rows_##SFX(k, n, 16, b, i0, i1, packed);                                           \
+    else if (NR == 8)                                                                         \
+      span_rows_##SFX(k, n, 8, b, i0, i1, packed);                                            \
+    else                                                                                      \
+      span_rows_##SFX(k, n, 32, b, i0, i1, packed);                                           \
+    span_part_##SFX(k, n, NR, b, i1 * n, hi, packed);                                         \
+  }
+
+FNN_PACK_SPAN(float, f32)
+FNN_PACK_SPAN(double, f64)
+
 void fnn_pack_b_f32(int trans_b, size_t k, size_t n, const float *b, size_t ldb, float *packed) {
   pack_b_all_f32(fnn_kernel_f32_current(), trans_b, k, n, b, ldb, packed,
                  fnn_threads_for((double)k * (double)n * 4.0));

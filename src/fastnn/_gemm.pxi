@@ -9,6 +9,8 @@ cdef extern from "fastnn.h" nogil:
                      double *c, size_t ldc)
     size_t fnn_packed_b_size_f32(size_t k, size_t n)
     size_t fnn_packed_b_size_f64(size_t k, size_t n)
+    int fnn_packed_b_nr_f32()
+    int fnn_packed_b_nr_f64()
     void fnn_pack_b_f32(int tb, size_t k, size_t n, const float *b, size_t ldb, float *packed)
     void fnn_pack_b_f64(int tb, size_t k, size_t n, const double *b, size_t ldb, double *packed)
     double fnn_gemm_split_fraction(size_t m, size_t n, size_t k, int trans_a, double set)

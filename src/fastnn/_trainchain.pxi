@@ -19,6 +19,9 @@ cdef extern from "trainchain.h" nogil:
         void *db
         void *y
         void *dx
+        void *wp
+        int wp_nr
+        int wp_use
         double rate
         uint64_t seed
         uint8_t *mask
@@ -29,6 +32,10 @@ cdef extern from "trainchain.h" nogil:
         void *vhat
         const void *g
         size_t n
+        void *wp
+        size_t rows
+        size_t cols
+        int wp_nr
     ctypedef struct fnn_adam_job:
         const fnn_adam_item *items
         int count
@@ -59,6 +66,11 @@ cdef class TrainChain:
     w and b are the layer's weights (read), dw and db the gradient buffers the optimizer
     reads (written). The chain allocates every other buffer for rows_max rows and keeps all
     the arrays alive. Each call checks only its own arguments.
+
+    With pack, each dense step also has a packed copy of w, laid out for the kernel in use
+    when the chain was made (zero until Adam first writes it): Adam's update in step()
+    rewrites it, and the forward of a later step reads it instead of w when that step's
+    packed_valid entry says w has not changed since. The copy changes no result.
     """
     cdef fnn_train_step *_steps
     cdef uint64_t *_streams
@@ -69,13 +81,14 @@ cdef class TrainChain:
     cdef readonly Py_ssize_t in_width, out_width, rows_max
     cdef readonly cnp.ndarray out, grad
     cdef bint _f32
+    cdef list _packed  # per step: the packed copy of w, or None
 
     def __cinit__(self):
         self._steps = NULL
         self._streams = NULL
         self._n = 0
 
-    def __init__(self, steps, dtype, Py_ssize_t rows_max):
+    def __init__(self, steps, dtype, Py_ssize_t rows_max, bint pack=False):
         self.dtype = np.dtype(dtype)
         if self.dtype != np.float32 and self.dtype != np.float64:
             raise TypeError(f"dtype: expected float32 or float64, received {self.dtype}")
@@ -101,17 +114,23 @@ cdef class TrainChain:
             raise MemoryError()
         self.rows_max = rows_max
         self._keep = []
+        self._packed = [None] * len(steps)
         cdef list read_only = []
         cdef fnn_train_step *st
         cdef cnp.ndarray W, B, DW, DB, buf
         cdef Py_ssize_t width = -1
         cdef size_t k, n
+        cdef Py_ssize_t j
+        cdef bint shared
         for i, step in enumerate(steps):
             st = &self._steps[i]
             self._streams[i] = 0
             st.w = st.bias = NULL
             st.z = st.dz = st.dw = st.db = st.y = st.dx = NULL
             st.mask = NULL
+            st.wp = NULL
+            st.wp_nr = 0
+            st.wp_use = 0
             st.has_act = 0
             st.rate = 0.0
             st.seed = 0
@@ -152,6 +171,18 @@ cdef class TrainChain:
                 st.dz = cnp.PyArray_DATA(buf)
                 self._keep.append(buf)
                 st.need_dx = 1 if step[7] else 0
+                # a kernel that two steps share is packed for the first only: Adam's item
+                # for it rewrites one copy
+                shared = False
+                for j in range(i):
+                    if self._steps[j].op == FNN_TRAIN_DENSE and self._steps[j].w == st.w:
+                        shared = True
+                if pack and not shared:
+                    buf = np.zeros(packed_size(k, n, self.dtype), self.dtype)
+                    st.wp = cnp.PyArray_DATA(buf)
+                    st.wp_nr = fnn_packed_b_nr_f32() if self._f32 else fnn_packed_b_nr_f64()
+                    self._packed[i] = buf
+                    self._keep.append(buf)
             else:
                 n = k = step[1]
                 if n < 1:
@@ -190,14 +221,23 @@ cdef class TrainChain:
         free(self._steps)
         free(self._streams)
 
+    def packed_weights(self, Py_ssize_t i):
+        """Step i's packed copy of w (the chain's own array), or None."""
+        if i < 0 or i >= self._n:
+            raise IndexError(f"i: expected a step index in [0, {self._n}), received {i}")
+        return self._packed[i]
+
     def step(self, x, Py_ssize_t m, streams, LossSpec loss, t, labels, sw, int red,
-             adam=None):
+             adam=None, packed_valid=None):
         """Run the step on the first m rows of x (C-contiguous, m * in_width values).
 
         streams: one int per step (the dropout steps' streams; others ignored). t: y_true
         (m * out_width values) or None; labels: int64 (m,) for the sparse cross-entropy;
         sw: None or (m,). adam: None, or (AdamGroup, lr, 1 - beta_1, 1 - beta_2, alpha,
-        epsilon) to run the group's update after the backward pass, in the same call.
+        epsilon) to run the group's update after the backward pass, in the same call; it
+        also rewrites the packed copy of each w the chain packs. packed_valid: None, or one
+        truth value per step: whether that step's packed copy still holds w (the caller
+        knows, from the variables' versions); the forward reads it then.
         Returns the reduced loss; the logits are out[:m], the gradients are in the dw and
         db arrays.
         """
@@ -211,9 +251,14 @@ cdef class TrainChain:
                              f"{(<object>X).shape}")
         if len(streams) != self._n:
             raise ValueError(f"streams: expected {self._n} values, received {len(streams)}")
-        cdef Py_ssize_t i
+        cdef Py_ssize_t i, j
         for i in range(self._n):
             self._streams[i] = _u64(streams[i], "streams")
+        if packed_valid is not None and len(packed_valid) != self._n:
+            raise ValueError(f"packed_valid: expected None or {self._n} values, received "
+                             f"{len(packed_valid)}")
+        for i in range(self._n):
+            self._steps[i].wp_use = 1 if packed_valid is not None and packed_valid[i] else 0
         cdef cnp.ndarray TT = None, LB = None, SW = None
         cdef bint sparse = loss.s.kind == FNN_LOSS_SPARSE_XENT
         if sparse:
@@ -269,6 +314,16 @@ cdef class TrainChain:
                     items[i].v = cnp.PyArray_DATA(V)
                     items[i].vhat = _opt_ptr(VH)
                     items[i].n = cnp.PyArray_SIZE(W)
+                    items[i].wp = NULL
+                    items[i].rows = items[i].cols = 0
+                    items[i].wp_nr = 0
+                    for j in range(self._n):
+                        if self._steps[j].wp != NULL and self._steps[j].w == items[i].w:
+                            items[i].wp = self._steps[j].wp
+                            items[i].rows = self._steps[j].k
+                            items[i].cols = self._steps[j].n
+                            items[i].wp_nr = self._steps[j].wp_nr
+                            break
                 job.count = len(entries)
             result = self._run(X, m, sp, TT, LB, SW, red, jp, labels)
         finally:

@@ -132,6 +132,13 @@ class InferencePlan:
 class TrainPlan:
     """One training step: forward, fused loss and gradient, backward, update."""
 
+    # The TrainChain keeps a packed copy of each dense kernel, which Adam's update in the
+    # chain rewrites and the next step's forward reads while the kernel's version says it
+    # has not changed since: a packed B is read faster than the kernel in place, and
+    # copying each block Adam has just written costs less than packing it again. No result
+    # changes (tests compare the two).
+    pack_weights = True
+
     def __init__(self, model):
         self.model = model
         self.layers = model._plan_layers()
@@ -172,6 +179,8 @@ class TrainPlan:
             opt.build(self.variables)
         self._train_layout = False  # decided on the first step
         self._tc = None
+        # per chain step, the kernel version its packed copy holds (-1: none)
+        self._packed_versions = None
 
     def _grad_buffer(self, shape, dtype):
         view = self._gviews.get(shape)
@@ -261,7 +270,8 @@ class TrainPlan:
         return layout
 
     def _build_train_chain(self, rows):
-        """(chain, weight variables, their arrays, dropout layers, every layer of the chain)."""
+        """(chain, weight variables, their arrays, dropout layers, every layer of the chain,
+        the kernel family serial it was made under, each step's kernel variable or None)."""
         layout = self._train_layout
         first = next(j for j, (k, _) in enumerate(layout) if k == "dense")
         last = self.layers[-1]
@@ -281,10 +291,13 @@ class TrainPlan:
                 for d in layer.output_shape[1:]:
                     width *= d
                 steps.append(("dropout", width, layer.rate, layer._stream_seed, j > first))
-        chain = _core.TrainChain(steps, self.model._dtype(), rows)
+        chain = _core.TrainChain(steps, self.model._dtype(), rows, self.pack_weights)
+        kernels = [layer.kernel if kind == "dense" and chain.packed_weights(j) is not None
+                   else None for j, (kind, layer) in enumerate(layout)]
+        self._packed_versions = [-1] * len(layout)
         return (chain, variables, [v.value for v in variables],
                 [layer for kind, layer in layout if kind == "dropout"],
-                [layer for _, layer in layout])
+                [layer for _, layer in layout], _core.kernel_serial, kernels)
 
     def _chain_step(self, x, y, sw):
         """(loss, logits) of the step through the TrainChain, or None for the layer path
@@ -296,7 +309,7 @@ class TrainPlan:
             return None
         m = x.shape[0]
         tc = self._tc
-        if tc is None or m > tc[0].rows_max or any(
+        if tc is None or m > tc[0].rows_max or tc[5] != _core.kernel_serial or any(
                 v.value is not a for v, a in zip(tc[1], tc[2])):
             if m == 0:
                 return None
@@ -325,9 +338,11 @@ class TrainPlan:
                 chain_update = getattr(self.model.optimizer, "_engine_chain_update", None)
                 if chain_update is not None:
                     adam = chain_update(self._grads(), self.variables)
+            valid = [kv is not None and kv.version == pv
+                     for kv, pv in zip(tc[6], self._packed_versions)]
             value = chain.step(x, m, [getattr(layer, "_step", 0) for layer in tc[4]],
                                loss._spec(), t, labels, sw, _LOSS_RED[loss.reduction] or 1,
-                               adam)
+                               adam, valid)
         except (ValueError, TypeError):
             return None
         for layer in tc[3]:
@@ -340,8 +355,15 @@ class TrainPlan:
         if res is not None:
             if res[2]:
                 self.model.optimizer._engine_finish()
-            elif self.variables:
-                self._update()
+                # Adam rewrote the packed kernels: they hold the kernels as they are now,
+                # unless a constraint has changed a kernel since
+                self._packed_versions = [
+                    -1 if kv is None or kv.constraint is not None else kv.version
+                    for kv in self._tc[6]]
+            else:
+                self._packed_versions = [-1] * len(self._tc[6])
+                if self.variables:
+                    self._update()
             return res[0], res[1]
         out = self.forward(x)
         grad = self._grad_buffer(out.shape, out.dtype)
