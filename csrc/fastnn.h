@@ -33,6 +33,8 @@ int fnn_openmp_enabled(void);
  * fork/join costs more than it saves, else fnn_get_num_threads() (see threads.c for why
  * never a team of another size). */
 int fnn_threads_for(double flops);
+/* fnn_threads_for for a GEMM, whose team runs on fastnn's own workers: a lower threshold. */
+int fnn_team_threads_for(double flops);
 /* 1 in a process forked after fastnn had run a multi-threaded kernel: neither GNU OpenMP's
  * thread pool nor fastnn's own workers survive fork, so such a child runs every kernel on
  * one thread. */

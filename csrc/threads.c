@@ -82,12 +82,30 @@ int fnn_openmp_enabled(void) {
  * for a GEMM, 3 for an optimizer update) cost more in thread churn than the work they
  * saved; measured with 16 threads, an MNIST epoch took four times as long as on one.
  * Workers a small region does not need wait at its closing barrier instead. */
-int fnn_threads_for(double flops) {
+static int threads_over(double flops, double per_extra_thread) {
   const int nt = fnn_get_num_threads();
-  if (nt <= 1 || flops < 2.0 * FNN_FLOPS_PER_EXTRA_THREAD) return 1;
+  if (nt <= 1 || flops < 2.0 * per_extra_thread) return 1;
   if (!__atomic_load_n(&g_team_used, __ATOMIC_RELAXED))
     __atomic_store_n(&g_team_used, 1, __ATOMIC_RELAXED);
   return nt;
+}
+
+int fnn_threads_for(double flops) { return threads_over(flops, FNN_FLOPS_PER_EXTRA_THREAD); }
+
+/* A product handed to fastnn's own workers (below), whose spinning workers join a task in
+ * about a microsecond, pays for a second thread from fewer flops than an OpenMP region.
+ * Measured on the 2-core VM: the batch-256 MNIST step's 128 -> 10 layer products (655,360
+ * flops each, three a step) on two threads made the step 1.4-2.2 % faster (plan.step,
+ * 80 interleaved rounds, four runs); bench/RESULTS.md. */
+#define FNN_TEAM_FLOPS_PER_EXTRA_THREAD 150000.0
+
+int fnn_team_threads_for(double flops) {
+  /* and, where the pool has more workers than such a product can use, at most one thread
+   * per FNN_TEAM_FLOPS_PER_EXTRA_THREAD: the others sit the task out (a pool task may
+   * take fewer threads than the pool has, unlike an OpenMP region) */
+  const int nt = threads_over(flops, FNN_TEAM_FLOPS_PER_EXTRA_THREAD);
+  const double most = flops / FNN_TEAM_FLOPS_PER_EXTRA_THREAD; /* >= 2 when nt > 1 */
+  return nt > 1 && (double)nt > most ? (int)most : nt;
 }
 
 /* ---- teams: fastnn's own workers, which spin a while before they sleep -------------------

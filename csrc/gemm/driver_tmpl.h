@@ -319,7 +319,7 @@ int FN(fnn_gemm_ex_)(const KERN_T *kern, int trans_a, int trans_b, size_t m, siz
    * were claimed by whichever thread is free, this cost 180 us instead of 10 us median when
    * other processes kept the cores busy, since the caller waited for a worker that was not
    * running; now the caller runs both halves itself then. bench/RESULTS.md. */
-  int nt = fnn_threads_for(2.0 * (double)m * (double)n * (double)k);
+  int nt = fnn_team_threads_for(2.0 * (double)m * (double)n * (double)k);
   if (m == 1 && nt == 1 && (double)n * (double)k >= FNN_ONE_ROW_SPLIT_ELEMS) {
     nt = fnn_threads_for(2.0 * FNN_ONE_ROW_SPLIT_ELEMS * 8.0);
     if (nt > 2) nt = 2;

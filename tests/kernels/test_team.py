@@ -91,3 +91,33 @@ def test_pool_contended_by_several_python_threads():
     one = _run([1])[0]
     got = _run([2], contend=True)
     assert len(got) == 16 and set(got) == {one}
+
+
+def test_mid_size_products_get_a_team():
+    """Products of a few hundred thousand flops (the 128 -> 10 layer of a batch-256 step:
+    655,360) run on the pool's team, which joins them cheaply, where an OpenMP region
+    would not pay: with two threads the row split of 256 x 128 x 10 moves from its even
+    start (it is updated only by a two-thread product), with one it does not; a smaller
+    product (32 rows) stays on one thread. The bits are one thread's in every case."""
+    code = """
+        import hashlib, numpy as np, fastnn
+        from fastnn import _core
+        fastnn.set_num_threads(THREADS)
+        rng = np.random.default_rng(0)
+        out = []
+        for m in (256, 32):
+            a = rng.standard_normal((m, 128)).astype(np.float32)
+            b = rng.standard_normal((128, 10)).astype(np.float32)
+            c = np.empty((m, 10), np.float32)
+            for _ in range(20):
+                _core.gemm(a, b, c)
+            out += [hashlib.sha256(c.tobytes()).hexdigest(),
+                    repr(_core.gemm_split_fraction(m, 10, 128))]
+        print(" ".join(out))
+    """
+    one = run_with_threads(code.replace("THREADS", "1"), 2).split()
+    two = run_with_threads(code.replace("THREADS", "2"), 2).split()
+    assert one[0] == two[0] and one[2] == two[2]
+    assert one[1] == "0.5" and one[3] == "0.5"
+    assert two[1] != "0.5", "the 256-row product ran on one thread"
+    assert two[3] == "0.5", "the 32-row product got a team"
