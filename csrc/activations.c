@@ -486,6 +486,31 @@ void FN(fnn_act_backward_)(const fnn_act *act, const T *x, const T *y, const T *
   }
 }
 
+/* Columns [j0, j1) (at most FNN_ACT_COLS_MAX) of m x n row-major arrays, row by row, each row's
+ * run through act_backward_serial_; with colsum, the column sums of dx added in row order
+ * into a local block (so they stay in registers: colsum may alias nothing it is read from). */
+void FN(fnn_act_backward_cols_)(const fnn_act *act, const T *x, const T *y, const T *dy,
+                                T *dx, size_t m, size_t n, size_t j0, size_t j1, T *colsum) {
+  const FN(par_) p = FN(par_of_)(act);
+  const size_t w = j1 - j0;
+  T acc[FNN_ACT_COLS_MAX];
+  for (size_t j = 0; j < w; j++) acc[j] = 0;
+  for (size_t i = 0; i < m; i++) {
+    const size_t o = i * n + j0;
+    if (p.kind == FNN_ACT_LINEAR) {
+      if (dx != dy) memcpy(dx + o, dy + o, w * sizeof(T));
+    } else {
+      FN(act_backward_serial_)(&p, x ? x + o : NULL, y ? y + o : NULL, dy + o, dx + o, w);
+    }
+    if (colsum) {
+      const T *r = dx + o;
+      for (size_t j = 0; j < w; j++) acc[j] = acc[j] + r[j];
+    }
+  }
+  if (colsum)
+    for (size_t j = 0; j < w; j++) colsum[j] = acc[j];
+}
+
 /* ---- PReLU ------------------------------------------------------------------------------ */
 
 void FN(fnn_prelu_forward_)(const T *x, const T *alpha_f, T *y, size_t m, size_t f) {

@@ -56,6 +56,17 @@ void fnn_act_backward_f32(const fnn_act *act, const float *x, const float *y,
 void fnn_act_backward_f64(const fnn_act *act, const double *x, const double *y,
                           const double *dy, double *dx, size_t n);
 
+/* fnn_act_backward on columns [j0, j1) of m x n row-major x, y, dy and dx (act NULL:
+ * linear, a copy), at most FNN_ACT_COLS_MAX of them; with colsum not NULL, also
+ * colsum[j - j0] = the sum of dx[:, j] over the rows, added in row order. Serial. */
+#define FNN_ACT_COLS_MAX 64
+void fnn_act_backward_cols_f32(const fnn_act *act, const float *x, const float *y,
+                               const float *dy, float *dx, size_t m, size_t n, size_t j0,
+                               size_t j1, float *colsum);
+void fnn_act_backward_cols_f64(const fnn_act *act, const double *x, const double *y,
+                               const double *dy, double *dx, size_t m, size_t n, size_t j0,
+                               size_t j1, double *colsum);
+
 /* PReLU over x viewed as (m, f): y = x > 0 ? x : alpha_f[j] * x. */
 void fnn_prelu_forward_f32(const float *x, const float *alpha_f, float *y, size_t m, size_t f);
 void fnn_prelu_forward_f64(const double *x, const double *alpha_f, double *y, size_t m, size_t f);
