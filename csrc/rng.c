@@ -109,38 +109,72 @@ __attribute__((target("avx2"))) static inline void mul_lanes(__m256i a, __m256i 
   *hi = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
 }
 
-__attribute__((target("avx2"))) static void philox_lanes_avx2(
-    uint64_t seed, uint64_t stream, uint64_t b0, uint32_t out[4 * FNN_PHILOX_LANES]) {
-  /* b0 is a multiple of 8, so b0 + l never carries out of the low word */
-  __m256i c0 = _mm256_add_epi32(_mm256_set1_epi32((int)(uint32_t)b0),
-                                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-  __m256i c1 = _mm256_set1_epi32((int)(uint32_t)(b0 >> 32));
-  __m256i c2 = _mm256_set1_epi32((int)(uint32_t)stream);
-  __m256i c3 = _mm256_set1_epi32((int)(uint32_t)(stream >> 32));
-  const __m256i m0 = _mm256_set1_epi64x(PHILOX_M0), m1 = _mm256_set1_epi64x(PHILOX_M1);
-  uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
-  for (int r = 0; r < 10; r++) {
-    if (r) {
-      k0 += PHILOX_W0;
-      k1 += PHILOX_W1;
-    }
-    __m256i lo0, hi0, lo1, hi1;
-    mul_lanes(c0, m0, &lo0, &hi0);
-    mul_lanes(c2, m1, &lo1, &hi1);
-    c0 = _mm256_xor_si256(_mm256_xor_si256(hi1, c1), _mm256_set1_epi32((int)k0));
-    c2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c3), _mm256_set1_epi32((int)k1));
-    c1 = lo1;
-    c3 = lo0;
-  }
-  /* transpose the 4 x 8 words into element order */
-  const __m256i t0 = _mm256_unpacklo_epi32(c0, c1), t1 = _mm256_unpackhi_epi32(c0, c1);
-  const __m256i t2 = _mm256_unpacklo_epi32(c2, c3), t3 = _mm256_unpackhi_epi32(c2, c3);
+/* One group of eight blocks in vector lanes, c[0..3] the four counter words: its start
+ * (blocks b .. b + 7, b a multiple of 8, so b + l never carries out of the low word), one
+ * round, and the 4 x 8 words transposed into element order (out[4 l + r] = word r of
+ * block b + l). */
+__attribute__((target("avx2"))) static inline void philox8_start(uint64_t b, uint64_t stream,
+                                                                 __m256i c[4]) {
+  c[0] = _mm256_add_epi32(_mm256_set1_epi32((int)(uint32_t)b),
+                          _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  c[1] = _mm256_set1_epi32((int)(uint32_t)(b >> 32));
+  c[2] = _mm256_set1_epi32((int)(uint32_t)stream);
+  c[3] = _mm256_set1_epi32((int)(uint32_t)(stream >> 32));
+}
+
+__attribute__((target("avx2"))) static inline void philox8_round(__m256i c[4], __m256i m0,
+                                                                 __m256i m1, __m256i k0,
+                                                                 __m256i k1) {
+  __m256i lo0, hi0, lo1, hi1;
+  mul_lanes(c[0], m0, &lo0, &hi0);
+  mul_lanes(c[2], m1, &lo1, &hi1);
+  c[0] = _mm256_xor_si256(_mm256_xor_si256(hi1, c[1]), k0);
+  c[2] = _mm256_xor_si256(_mm256_xor_si256(hi0, c[3]), k1);
+  c[1] = lo1;
+  c[3] = lo0;
+}
+
+__attribute__((target("avx2"))) static inline void philox8_store(const __m256i c[4],
+                                                                 uint32_t *out) {
+  const __m256i t0 = _mm256_unpacklo_epi32(c[0], c[1]), t1 = _mm256_unpackhi_epi32(c[0], c[1]);
+  const __m256i t2 = _mm256_unpacklo_epi32(c[2], c[3]), t3 = _mm256_unpackhi_epi32(c[2], c[3]);
   const __m256i u0 = _mm256_unpacklo_epi64(t0, t2), u1 = _mm256_unpackhi_epi64(t0, t2);
   const __m256i u2 = _mm256_unpacklo_epi64(t1, t3), u3 = _mm256_unpackhi_epi64(t1, t3);
   _mm256_storeu_si256((__m256i *)out, _mm256_permute2x128_si256(u0, u1, 0x20));
   _mm256_storeu_si256((__m256i *)(out + 8), _mm256_permute2x128_si256(u2, u3, 0x20));
   _mm256_storeu_si256((__m256i *)(out + 16), _mm256_permute2x128_si256(u0, u1, 0x31));
   _mm256_storeu_si256((__m256i *)(out + 24), _mm256_permute2x128_si256(u2, u3, 0x31));
+}
+
+/* G groups at once (blocks b0 .. b0 + 8 G - 1, b0 a multiple of 8): a round waits on its
+ * multiplies, so one group keeps the multiplier idle most of the time, and several
+ * independent ones keep it busy. */
+#define PHILOX_GROUPS_AVX2(G)                                                                \
+  do {                                                                                      \
+    __m256i c[G][4];                                                                        \
+    for (int q = 0; q < G; q++) philox8_start(b0 + 8 * (uint64_t)q, stream, c[q]);          \
+    const __m256i m0 = _mm256_set1_epi64x(PHILOX_M0), m1 = _mm256_set1_epi64x(PHILOX_M1);  \
+    uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);                              \
+    for (int r = 0; r < 10; r++) {                                                          \
+      if (r) {                                                                              \
+        k0 += PHILOX_W0;                                                                    \
+        k1 += PHILOX_W1;                                                                    \
+      }                                                                                     \
+      const __m256i kk0 = _mm256_set1_epi32((int)k0), kk1 = _mm256_set1_epi32((int)k1);    \
+      for (int q = 0; q < G; q++) philox8_round(c[q], m0, m1, kk0, kk1);                    \
+    }                                                                                       \
+    for (int q = 0; q < G; q++) philox8_store(c[q], out + 32 * q);                          \
+  } while (0)
+
+__attribute__((target("avx2"))) static void philox_lanes_avx2(
+    uint64_t seed, uint64_t stream, uint64_t b0, uint32_t out[4 * FNN_PHILOX_LANES]) {
+  PHILOX_GROUPS_AVX2(1);
+}
+
+/* Four groups (out[32 q + 4 l + r] is word r of block b0 + 8 q + l). */
+__attribute__((target("avx2"))) static void philox_lanes4_avx2(
+    uint64_t seed, uint64_t stream, uint64_t b0, uint32_t out[16 * FNN_PHILOX_LANES]) {
+  PHILOX_GROUPS_AVX2(4);
 }
 #endif
 
@@ -209,6 +243,55 @@ static inline double keep_f64(double v, uint32_t k) {
   return v;
 }
 
+/* One group of 4 * FNN_PHILOX_LANES float32 elements (w in element order, as the lanes
+ * functions give them): y = keep ? x * scale : +0.0 and mask = keep, eight at a time, the
+ * scalar loop's bits. keep is (w >> 8) >= thr, with w >> 8 < 2^24 and thr <= 2^24, so a
+ * signed compare with thr - 1 decides it. The masks of four vectors are narrowed to bytes
+ * by two saturating packs, whose lane interleave one permutation of 4-byte groups undoes. */
+typedef void (*dropout_apply_f32_fn)(const uint32_t *w, const float *x, float *y,
+                                     uint8_t *mask, uint32_t thr, float scale);
+#ifdef FNN_HAVE_PHILOX_AVX2
+__attribute__((target("avx2"))) static void dropout_apply_avx2_f32(
+    const uint32_t *w, const float *x, float *y, uint8_t *mask, uint32_t thr, float scale) {
+  const __m256i lim = _mm256_set1_epi32((int)thr - 1);
+  const __m256 sc = _mm256_set1_ps(scale);
+  __m256i k[4];
+  for (int q = 0; q < 4; q++) {
+    const __m256i v = _mm256_srli_epi32(_mm256_loadu_si256((const __m256i *)(w + 8 * q)), 8);
+    k[q] = _mm256_cmpgt_epi32(v, lim);
+    const __m256 p = _mm256_mul_ps(_mm256_loadu_ps(x + 8 * q), sc);
+    _mm256_storeu_ps(y + 8 * q, _mm256_and_ps(p, _mm256_castsi256_ps(k[q])));
+  }
+  if (mask) {
+    const __m256i b = _mm256_packs_epi16(_mm256_packs_epi32(k[0], k[1]),
+                                         _mm256_packs_epi32(k[2], k[3]));
+    const __m256i ordered =
+        _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256((__m256i *)mask, _mm256_and_si256(ordered, _mm256_set1_epi8(1)));
+  }
+}
+#endif
+
+/* The four-group lanes go with the AVX2 apply (dropout_apply_pick_f32 returns it only
+ * with the AVX2 lanes). */
+typedef void (*philox_lanes4_fn)(uint64_t seed, uint64_t stream, uint64_t b0,
+                                 uint32_t out[16 * FNN_PHILOX_LANES]);
+static philox_lanes4_fn philox_lanes4_pick(void) {
+#ifdef FNN_HAVE_PHILOX_AVX2
+  return philox_lanes4_avx2;
+#else
+  return NULL;
+#endif
+}
+
+static dropout_apply_f32_fn dropout_apply_pick_f32(philox_lanes_fn lanes) {
+#ifdef FNN_HAVE_PHILOX_AVX2
+  if (lanes == philox_lanes_avx2) return dropout_apply_avx2_f32;
+#endif
+  (void)lanes;
+  return NULL;
+}
+
 #define FNN_DEFINE_DROPOUT(T, SFX)                                                          \
   typedef struct {                                                                        \
     const T *x;                                                                           \
@@ -219,6 +302,7 @@ static inline double keep_f64(double v, uint32_t k) {
     T scale;                                                                              \
     uint64_t seed, stream;                                                                \
     philox_lanes_fn lanes;                                                                \
+    dropout_apply_f32_fn apply; /* float32 full groups, or NULL */                        \
   } dropout_job_##SFX;                                                                    \
                                                                                           \
   /* One part's share of the groups of FNN_PHILOX_LANES blocks. */                        \
@@ -229,14 +313,28 @@ static inline double keep_f64(double v, uint32_t k) {
     fnn_share((j->n + per - 1) / per, tid, nt, &g0, &g1);                                 \
     const uint32_t thr = j->thr;                                                          \
     const T scale = j->scale;                                                             \
-    for (size_t g = g0; g < g1; g++) {                                                    \
+    size_t g = g0;                                                                        \
+    if (j->apply) /* four whole groups at a time */                                       \
+      for (; g + 4 <= g1 && (g + 4) * per <= j->n; g += 4) {                              \
+        uint32_t w4[16 * FNN_PHILOX_LANES];                                               \
+        philox_lanes4_pick()(j->seed, j->stream, (uint64_t)g * FNN_PHILOX_LANES, w4);     \
+        for (size_t q = 0; q < 4; q++) {                                                  \
+          const size_t i0 = (g + q) * per;                                                \
+          j->apply(w4 + q * per, (const float *)(j->x + i0), (float *)(j->y + i0),        \
+                   j->mask ? j->mask + i0 : NULL, thr, (float)scale);                     \
+        }                                                                                 \
+      }                                                                                   \
+    for (; g < g1; g++) {                                                                 \
       uint32_t w[4 * FNN_PHILOX_LANES];                                                   \
       j->lanes(j->seed, j->stream, (uint64_t)g * FNN_PHILOX_LANES, w);                    \
       const size_t i0 = g * per;                                                          \
       const size_t cnt = j->n - i0 < per ? j->n - i0 : per;                               \
       const T *xg = j->x + i0;                                                            \
       T *yg = j->y + i0;                                                                  \
-      if (j->mask) {                                                                      \
+      if (j->apply && cnt == per) {                                                       \
+        j->apply(w, (const float *)xg, (float *)yg, j->mask ? j->mask + i0 : NULL, thr,   \
+                 (float)scale);                                                           \
+      } else if (j->mask) {                                                               \
         uint8_t *mg = j->mask + i0;                                                       \
         for (size_t e = 0; e < cnt; e++) {                                                \
           const uint32_t k = (w[e] >> 8) >= thr;                                          \
@@ -257,7 +355,8 @@ static inline double keep_f64(double v, uint32_t k) {
                                  uint64_t seed, uint64_t stream) {                        \
     dropout_job_##SFX job = {x, y, mask, n, keep_threshold((double)rate),                 \
                              (T)(1.0 / (1.0 - (double)rate)), seed, stream,               \
-                             philox_lanes_pick()};                                        \
+                             philox_lanes_pick(), NULL};                                  \
+    if (sizeof(T) == sizeof(float)) job.apply = dropout_apply_pick_f32(job.lanes);        \
     const int nt = fnn_threads_for(2.0 * FNN_RNG_FLOPS_PER_ELEM * (double)n);             \
     if (nt > 1)                                                                           \
       fnn_team_run(nt, dropout_share_##SFX, &job);                                        \

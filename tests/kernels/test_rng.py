@@ -319,10 +319,12 @@ def test_ops_star_export():
         assert getattr(rnd, name).__doc__
 
 
-@pytest.mark.parametrize("n", [1, 31, 32, 33, 4096, 10007])
+@pytest.mark.parametrize("n", [1, 31, 32, 33, 127, 128, 129, 255, 4096, 10007])
 def test_dropout_vector_and_portable_generators_agree(n):
-    # with AVX2 the blocks are generated eight at a time in vector lanes; the portable
-    # kernels (forced with set_kernel) compute the same words one lane at a time
+    # with AVX2 the blocks are generated eight at a time in vector lanes, 32 at a time
+    # (four groups of 32 float32 elements, the mask and output made eight at a time) where
+    # 128 elements remain; the portable kernels (forced with set_kernel) compute the same
+    # words one lane at a time
     x = np.random.default_rng(n).standard_normal(n).astype(np.float32)
     y, mask = np.empty_like(x), np.empty(n, np.uint8)
     _core.dropout_forward(x, y, mask, 0.3, 2**40 + 7, 2**33 + 5)
