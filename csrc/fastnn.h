@@ -33,7 +33,8 @@ int fnn_openmp_enabled(void);
  * fork/join costs more than it saves, else fnn_get_num_threads() (see threads.c for why
  * never a team of another size). */
 int fnn_threads_for(double flops);
-/* fnn_threads_for for a GEMM, whose team runs on fastnn's own workers: a lower threshold. */
+/* fnn_threads_for for a kernel whose team runs on fastnn's own workers (fnn_team_run):
+ * a lower threshold, and at most one thread per share worth a second one. */
 int fnn_team_threads_for(double flops);
 /* 1 in a process forked after fastnn had run a multi-threaded kernel: neither GNU OpenMP's
  * thread pool nor fastnn's own workers survive fork, so such a child runs every kernel on
@@ -102,6 +103,7 @@ double fnn_gemm_split_fraction(size_t m, size_t n, size_t k, int trans_a, double
 size_t fnn_packed_b_size_f32(size_t k, size_t n);
 size_t fnn_packed_b_size_f64(size_t k, size_t n);
 void fnn_pack_b_f32(int trans_b, size_t k, size_t n, const float *b, size_t ldb, float *packed);
+void fnn_pack_b_f64(int trans_b, size_t k, size_t n, const double *b, size_t ldb, double *packed);
 /* The layout depends on the kernel only through its panel width: panel p of a k x n matrix
  * holds k rows of nr values, columns p * nr .. p * nr + nr - 1 (zero beyond n), and panels
  * follow one another. fnn_packed_b_nr is the current kernel's nr. fnn_pack_b_span copies
@@ -113,7 +115,6 @@ void fnn_pack_b_span_f32(size_t k, size_t n, int nr, const float *b, size_t lo, 
                          float *packed);
 void fnn_pack_b_span_f64(size_t k, size_t n, int nr, const double *b, size_t lo, size_t hi,
                          double *packed);
-void fnn_pack_b_f64(int trans_b, size_t k, size_t n, const double *b, size_t ldb, double *packed);
 
 /* ---- dense layer (dense.c) ------------------------------------------------------------- */
 /* y_bo = act(x_bi . w_io + b_o): bias and activation are applied in the GEMM epilogue.

@@ -392,12 +392,6 @@ FNN_OPT_CLONES static void FN(adam_range)(size_t lo, size_t hi, const void *varg
   }
 }
 
-void FN(fnn_adam_update)(T *w, const T *g, T *m, T *v, T *vhat, size_t n,
-                         const fnn_opt_common *c, double omb1, double omb2, double alpha,
-                         double eps) {
-  FN(adam_args) a = {w, g, m, v, vhat, FN(make_pre)(c), (T)omb1, (T)omb2, (T)alpha, (T)eps};
-  fnn_opt_run(n, FN(adam_range), &a);
-}
 
 /* Adam that also keeps a packed copy of w (fnn_pack_b_span's layout): each part updates
  * its chunks in sub-blocks of FNN_OPT_PACK_SUB elements and copies each sub-block to the
@@ -431,6 +425,12 @@ void FN(fnn_adam_update_packed)(T *w, const T *g, T *m, T *v, T *vhat, size_t n,
     return;
   }
   fnn_opt_run(n, FN(adam_pack_range), &pa);
+}
+
+void FN(fnn_adam_update)(T *w, const T *g, T *m, T *v, T *vhat, size_t n,
+                         const fnn_opt_common *c, double omb1, double omb2, double alpha,
+                         double eps) {
+  FN(fnn_adam_update_packed)(w, g, m, v, vhat, n, c, omb1, omb2, alpha, eps, NULL, 0, 0, 0);
 }
 
 /* ---- Adamax --------------------------------------------------------------------------- */

@@ -348,16 +348,16 @@ static dropout_apply_f32_fn dropout_apply_pick_f32(philox_lanes_fn lanes) {
     }                                                                                     \
   }                                                                                       \
                                                                                           \
-  /* On fastnn's worker threads (cheap to start while they spin), so the threshold      \
-   * counts twice the flops of the OpenMP kernels: 256 x 128 values go on two threads,   \
-   * 32 x 128 stay on one. */                                                             \
+  /* On fastnn's worker threads (cheap to start while they spin), so the thread count is \
+   * the pool's rule (fnn_team_threads_for): 256 x 128 values go on two threads, 32 x 128 \
+   * stay on one. */                                                                      \
   void fnn_dropout_forward_##SFX(const T *x, T *y, uint8_t *mask, size_t n, T rate,       \
                                  uint64_t seed, uint64_t stream) {                        \
     dropout_job_##SFX job = {x, y, mask, n, keep_threshold((double)rate),                 \
                              (T)(1.0 / (1.0 - (double)rate)), seed, stream,               \
                              philox_lanes_pick(), NULL};                                  \
     if (sizeof(T) == sizeof(float)) job.apply = dropout_apply_pick_f32(job.lanes);        \
-    const int nt = fnn_threads_for(2.0 * FNN_RNG_FLOPS_PER_ELEM * (double)n);             \
+    const int nt = fnn_team_threads_for(FNN_RNG_FLOPS_PER_ELEM * (double)n);              \
     if (nt > 1)                                                                           \
       fnn_team_run(nt, dropout_share_##SFX, &job);                                        \
     else                                                                                  \

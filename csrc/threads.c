@@ -95,8 +95,9 @@ int fnn_threads_for(double flops) { return threads_over(flops, FNN_FLOPS_PER_EXT
 /* A product handed to fastnn's own workers (below), whose spinning workers join a task in
  * about a microsecond, pays for a second thread from fewer flops than an OpenMP region.
  * Measured on the 2-core VM: the batch-256 MNIST step's 128 -> 10 layer products (655,360
- * flops each, three a step) on two threads made the step 1.4-2.2 % faster (plan.step,
- * 80 interleaved rounds, four runs); bench/RESULTS.md. */
+ * flops each, three a step) on two threads made the step 1.4-2.2 % faster in six runs of
+ * eight (plan.step, 80 interleaved rounds each) and 1-2 % slower in the two runs made in a
+ * slower minute; bench/RESULTS.md. */
 #define FNN_TEAM_FLOPS_PER_EXTRA_THREAD 150000.0
 
 int fnn_team_threads_for(double flops) {

@@ -139,9 +139,10 @@ int fnn_packed_b_nr_f32(void) { return fnn_kernel_f32_current()->nr; }
 int fnn_packed_b_nr_f64(void) { return fnn_kernel_f64_current()->nr; }
 
 /* fnn_pack_b_span. Whole rows go panel by panel with copies of a fixed width (nr = 8, 16 or
- * 32, the kernels' widths), which the compiler turns into a few vector moves; a partial row at either end of the span, and other widths, go run by run
- * (the part of a row in one panel) through span_part_, which carries the panel and the
- * offset in it along instead of dividing them out per element. */
+ * 32, the kernels' widths), which the compiler turns into a few vector moves; a partial row
+ * at either end of the span, and other widths, go run by run (the part of a row in one
+ * panel) through span_part_, which carries the panel and the offset in it along instead of
+ * dividing them out per element. */
 #define FNN_PACK_SPAN(T, SFX)                                                                 \
   static void span_part_##SFX(size_t k, size_t n, size_t nr, const T *b, size_t lo,          \
                               size_t hi, T *packed) {                                         \
