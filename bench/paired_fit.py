@@ -9,6 +9,8 @@ FEATURE is one of
           (_core.GatherAhead), against the plain gather before each step
   pack    the training chain's packed copies of the dense kernels, which Adam rewrites
           (TrainPlan.pack_weights), against reading the kernels in place
+  sparse  products whose A is mostly zeros skip its zero terms (_core.set_sparse_a),
+          against every product dense
 Prints seconds per epoch, median and min, for each mode, and the median ratio.
 Figures are recorded in bench/RESULTS.md.
 """
@@ -40,8 +42,14 @@ def _pack_switch():
     return switch
 
 
+def _sparse_switch():
+    from fastnn import _core
+    return _core.set_sparse_a
+
+
 FEATURES = {"gather": ("gathered ahead", "plain gather", _gather_switch),
-            "pack": ("packed kernels", "kernels in place", _pack_switch)}
+            "pack": ("packed kernels", "kernels in place", _pack_switch),
+            "sparse": ("zeros skipped", "all dense", _sparse_switch)}
 
 
 def main():

@@ -28,6 +28,12 @@ void fnn_set_num_threads(int n);   /* n < 1 restores the default (OMP_NUM_THREAD
 int fnn_get_num_threads(void);
 /* At most n threads for kernels called from this thread (n < 1: no cap). */
 void fnn_set_thread_cap(int n);
+/* Whether products whose A is mostly zeros may skip its zero terms (gemm/driver_tmpl.h,
+ * gemm_sparse_; on by default; the results are the same bits either way), and how many
+ * products took that path (which 0) and how many of their rows were recomputed by the
+ * dense kernel (which 1) since the process started. */
+void fnn_set_sparse_a(int on);
+long fnn_sparse_a_stat(int which);
 int fnn_openmp_enabled(void);
 /* Threads for a kernel of `flops` floating-point operations: 1 below the point where a
  * fork/join costs more than it saves, else fnn_get_num_threads() (see threads.c for why

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
+#include <pthread.h>
 #include "gemm/gemm.h"
 #include "par.h"
 
@@ -81,6 +82,127 @@ static void fnn_split_update(unsigned slot, double ns0, double rows0, double ns1
 #ifdef FASTNN_HAVE_OPENMP
 #include <omp.h>
 #endif
+
+/* Products with a mostly-zero A (driver_tmpl.h, gemm_sparse_). They are tried from this
+ * many flops of the dense product, this many rows (finding B finite costs about what a row
+ * of dense products does, so a single sample stays dense) and this long a K, ... */
+#ifndef FNN_SPARSE_MIN_FLOPS
+#define FNN_SPARSE_MIN_FLOPS 100000.0
+#endif
+#ifndef FNN_SPARSE_MIN_ROWS
+#define FNN_SPARSE_MIN_ROWS 8
+#endif
+#ifndef FNN_SPARSE_MIN_K
+#define FNN_SPARSE_MIN_K 16
+#endif
+/* ... when a sample of about this many of A's values ... */
+#ifndef FNN_SPARSE_PROBE
+#define FNN_SPARSE_PROBE 4096
+#endif
+/* ... has at most this fraction of them not zero; and kept when the first chunk of rows
+ * has at most FNN_SPARSE_MAX_DENSITY_FOUND. At 256 x 784 x 128 on one core of the 2-core
+ * VM, listing cost about 70 us and the sparse products about 1900 us per unit of density,
+ * against 630 us dense: even at about 0.3. */
+#ifndef FNN_SPARSE_MAX_DENSITY
+#define FNN_SPARSE_MAX_DENSITY 0.25
+#endif
+#ifndef FNN_SPARSE_MAX_DENSITY_FOUND
+#define FNN_SPARSE_MAX_DENSITY_FOUND 0.3
+#endif
+/* Entry lists are made for chunks of rows of about this many values of A. */
+#ifndef FNN_SPARSE_CHUNK_ENTRIES
+#define FNN_SPARSE_CHUNK_ENTRIES 262144
+#endif
+/* A slice of K is as long as keeps a group of panels' rows of B in this many bytes. At
+ * 256 x 784 x 128 on one thread: 440, 334, 283 and 318 us with 12, 24, 64 and 200 KB
+ * (shorter slices cost more calls of the kernel per row than their L1 hits saved). */
+#ifndef FNN_SPARSE_L1_BYTES
+#define FNN_SPARSE_L1_BYTES 65536
+#endif
+#ifndef FNN_SPARSE_PARTS_PER_THREAD
+#define FNN_SPARSE_PARTS_PER_THREAD 4
+#endif
+/* A row's fixed cost, in entries, when the rows are shared out by their entry counts. */
+#ifndef FNN_SPARSE_ROW_COST
+#define FNN_SPARSE_ROW_COST 8.0
+#endif
+
+/* Whether n values are all finite (exponent bits not all ones), and whether a row holds a
+ * -0: tested on the bits, so that the loops vectorise. */
+#define FNN_BIT_TESTS(T, U, EXP, NEG_ZERO, SFX)                \
+  static int all_finite_##SFX(const T *p, size_t n) {          \
+    U bad = 0;                                                 \
+    for (size_t i = 0; i < n; i++) {                           \
+      U u;                                                     \
+      memcpy(&u, p + i, sizeof u);                             \
+      bad |= (u & (EXP)) == (EXP);                             \
+    }                                                          \
+    return !bad;                                               \
+  }                                                            \
+  static int has_neg_zero_##SFX(const T *p, size_t n) {        \
+    U hit = 0;                                                 \
+    for (size_t i = 0; i < n; i++) {                           \
+      U u;                                                     \
+      memcpy(&u, p + i, sizeof u);                             \
+      hit |= u == (NEG_ZERO);                                  \
+    }                                                          \
+    return hit != 0;                                           \
+  }
+FNN_BIT_TESTS(float, uint32_t, 0x7f800000u, 0x80000000u, f32)
+FNN_BIT_TESTS(double, uint64_t, 0x7ff0000000000000ull, 0x8000000000000000ull, f64)
+#undef FNN_BIT_TESTS
+
+/* The sparse path's working memory (about 1.7 MB at 256 x 784), kept per calling thread
+ * and grown when a product needs more: allocated and freed per product, it came back from
+ * the system each time as fresh pages, and their faults (84,000 in a batch-256 epoch) cost
+ * more than the path saved. Freed when the thread ends. */
+typedef struct {
+  void *p;
+  size_t cap;
+} fnn_scratch_t;
+static pthread_key_t g_scratch_key;
+static pthread_once_t g_scratch_once = PTHREAD_ONCE_INIT;
+static int g_scratch_ok;
+
+static void scratch_free_(void *v) {
+  fnn_scratch_t *s = (fnn_scratch_t *)v;
+  free(s->p);
+  free(s);
+}
+static void scratch_init_(void) { g_scratch_ok = pthread_key_create(&g_scratch_key, scratch_free_) == 0; }
+
+/* At least `bytes` of 64-byte aligned memory for this thread, until its next call here. */
+static void *fnn_scratch(size_t bytes) {
+  pthread_once(&g_scratch_once, scratch_init_);
+  if (!g_scratch_ok) return NULL;
+  fnn_scratch_t *s = (fnn_scratch_t *)pthread_getspecific(g_scratch_key);
+  if (!s) {
+    s = (fnn_scratch_t *)calloc(1, sizeof *s);
+    if (!s) return NULL;
+    if (pthread_setspecific(g_scratch_key, s) != 0) {
+      free(s);
+      return NULL;
+    }
+  }
+  if (s->cap < bytes) {
+    free(s->p);
+    const size_t want = (bytes + 63) & ~(size_t)63;
+    s->p = aligned_alloc(64, want);
+    s->cap = s->p ? want : 0;
+  }
+  return s->p;
+}
+
+static int g_sparse_a = 1;
+/* [0]: products that took the sparse path; [1]: rows of them recomputed densely. */
+static long fnn_sparse_stats[2];
+
+void fnn_set_sparse_a(int on) { __atomic_store_n(&g_sparse_a, on ? 1 : 0, __ATOMIC_RELAXED); }
+static int fnn_sparse_a_enabled(void) { return __atomic_load_n(&g_sparse_a, __ATOMIC_RELAXED); }
+long fnn_sparse_a_stat(int which) {
+  return which == 0 || which == 1 ? __atomic_load_n(&fnn_sparse_stats[which], __ATOMIC_RELAXED)
+                                  : -1;
+}
 
 const fnn_kernel_f32 *fnn_kernel_f32_current(void) {
   switch (fnn_family()) {

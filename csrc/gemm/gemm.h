@@ -3,6 +3,7 @@
 #define FASTNN_GEMM_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "fastnn.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -39,6 +40,24 @@ typedef void (*fnn_ukr1_f64_t)(size_t kc, const double *a, ptrdiff_t a_cs, const
                                size_t b_ps, ptrdiff_t b_rs, int n_last, double *c,
                                double alpha, double beta);
 
+/* The sparse-row kernel: one row of C over np panels from the entries (idx[t], val[t]) of a
+ * row of op(A) whose values are not zero (see ukr_tmpl.h). The accumulators start from
+ * acc_in (np * NR values) or from zero where it is NULL, and end in acc_out, or in c
+ * (c = acc, or c + acc with beta 1) where it is NULL. */
+typedef void (*fnn_spr_f32_t)(size_t cnt, const uint32_t *idx, const float *val,
+                              const float *const *bp, ptrdiff_t brs, int np, int n_last,
+                              float *c, float beta, const float *acc_in, float *acc_out);
+typedef void (*fnn_spr_f64_t)(size_t cnt, const uint32_t *idx, const double *val,
+                              const double *const *bp, ptrdiff_t brs, int np, int n_last,
+                              double *c, double beta, const double *acc_in, double *acc_out);
+/* Lists the values of x[0, bnd[ns]) that are not zero, in order, as (idx, val) from
+ * index 0; pos[s] (s <= ns) is how many come before bnd[s] (bnd[0] is 0). Writes up to
+ * bnd[ns] entries. Returns the count. */
+typedef size_t (*fnn_spl_f32_t)(const float *x, const uint32_t *bnd, size_t ns, uint32_t *idx,
+                                float *val, uint32_t *pos);
+typedef size_t (*fnn_spl_f64_t)(const double *x, const uint32_t *bnd, size_t ns,
+                                uint32_t *idx, double *val, uint32_t *pos);
+
 /* Packs one full MR-row panel of a row-major A: dst[k * MR + r] = a[r * lda + k] for
  * k < kc. Only copies values, so it cannot change any product's bits. */
 typedef void (*fnn_packa_f32_t)(size_t kc, const float *a, size_t lda, float *dst);
@@ -51,6 +70,9 @@ typedef struct {
   int wp;            /* panels per call of ukr1 */
   fnn_ukr1_f32_t ukr1;
   fnn_packa_f32_t packa; /* may be NULL: the driver's scalar copy */
+  fnn_spr_f32_t spr;     /* the sparse-row kernel, over up to spw panels per call */
+  int spw;
+  fnn_spl_f32_t spl;     /* may be NULL: the driver's scalar lister */
 } fnn_kernel_f32;
 
 typedef struct {
@@ -60,6 +82,9 @@ typedef struct {
   int wp;
   fnn_ukr1_f64_t ukr1;
   fnn_packa_f64_t packa;
+  fnn_spr_f64_t spr;
+  int spw;
+  fnn_spl_f64_t spl;
 } fnn_kernel_f64;
 
 /* The kernel tables of each family; an entry is NULL where the build has no such family. */

@@ -9,6 +9,8 @@ cdef extern from "fastnn.h" nogil:
     void fnn_set_num_threads(int n)
     int fnn_get_num_threads()
     void fnn_set_thread_cap(int n)
+    void fnn_set_sparse_a(int on)
+    long fnn_sparse_a_stat(int which)
     int fnn_openmp_enabled()
     const char *fnn_kernel_name()
     int fnn_set_kernel(const char *name)

@@ -45,6 +45,17 @@ def set_thread_cap(int n):
     fnn_set_thread_cap(n)
 
 
+def set_sparse_a(bint on):
+    """Let products whose A is mostly zeros skip the zero terms (the default), or not.
+    The results are the same bits either way; only the time differs."""
+    fnn_set_sparse_a(on)
+
+
+def sparse_a_stats():
+    """(products that skipped A's zeros, rows of them recomputed densely) so far."""
+    return (fnn_sparse_a_stat(0), fnn_sparse_a_stat(1))
+
+
 def reset_num_threads():
     """Go back to the default thread count (OMP_NUM_THREADS, else the number of cores)."""
     fnn_set_num_threads(0)

@@ -132,6 +132,76 @@ TGT void WIDE_NAME(UKR_NAME)(size_t kc, const T *a, ptrdiff_t cs, const T *b, si
 #undef WIDE_NAME
 #undef WIDE_NAME_
 
+/* One row of C from a sparse row of op(A), over np (1..SPW) consecutive panels: for each of
+ * the cnt entries t in order, acc += val[t] * (row idx[t] of each panel), one accumulator
+ * per element, from acc_in (np * NR values) or from zero; then acc to acc_out, or where
+ * that is NULL to c: c = acc (beta == 0) or c + acc (beta == 1). Row r of panel q starts
+ * at bp[q] + r * brs. These are the dense kernel's operations on the entries whose a is
+ * not zero, in the same order: a term with a zero a adds 0 to the accumulator, which
+ * leaves any value but the sign of a zero as it was (the driver checks for that,
+ * gemm_sparse_ in driver_tmpl.h). */
+#define SPW (NV >= 8 ? 1 : 8 / NV)
+#define SPARSE_NAME(n) SPARSE_NAME_(n)
+#define SPARSE_NAME_(n) n##_sparse
+#define SBODY_NAME(n) SBODY_NAME_(n)
+#define SBODY_NAME_(n) n##_sparse_body
+static inline __attribute__((always_inline)) TGT void SBODY_NAME(UKR_NAME)(
+    size_t cnt, const uint32_t *idx, const T *val, const T *const *bp, ptrdiff_t brs,
+    const int NP, int n_last, T *c, T beta, const T *acc_in, T *acc_out) {
+  V acc[SPW][NV];
+  const T *base[SPW];
+  UNROLL for (int q = 0; q < NP; q++) {
+    base[q] = bp[q];
+    UNROLL for (int v = 0; v < NV; v++)
+      acc[q][v] = acc_in ? VLOAD(acc_in + q * NR + v * VL) : VZERO();
+  }
+  for (size_t t = 0; t < cnt; t++) {
+    const V av = VSET1(val[t]);
+    const ptrdiff_t off = (ptrdiff_t)idx[t] * brs;
+    UNROLL for (int q = 0; q < NP; q++) {
+      const T *row = base[q] + off;
+      UNROLL for (int v = 0; v < NV; v++) acc[q][v] = VFMA(av, VLOAD(row + v * VL), acc[q][v]);
+    }
+  }
+  if (acc_out) {
+    UNROLL for (int q = 0; q < NP; q++)
+      UNROLL for (int v = 0; v < NV; v++) VSTORE(acc_out + q * NR + v * VL, acc[q][v]);
+    return;
+  }
+  const V vb = VSET1(beta);
+  (void)vb;
+  UNROLL for (int q = 0; q < NP; q++) STORE_ROW(c + q * NR, acc[q], q == NP - 1 ? n_last : NR);
+}
+
+TGT void SPARSE_NAME(UKR_NAME)(size_t cnt, const uint32_t *idx, const T *val,
+                               const T *const *bp, ptrdiff_t brs, int np, int n_last,
+                               T *c, T beta, const T *acc_in, T *acc_out) {
+  switch (np) {
+#define SCASE(P) \
+    case P: SBODY_NAME(UKR_NAME)(cnt, idx, val, bp, brs, P, n_last, c, beta, acc_in, acc_out); break;
+    SCASE(1)
+#if SPW >= 2
+    SCASE(2)
+#endif
+#if SPW >= 4
+    SCASE(3)
+    SCASE(4)
+#endif
+#undef SCASE
+    default: break;
+  }
+}
+/* panels per call of the sparse kernel, for the kernel table */
+#define SPW_CONST(n) SPW_CONST_(n)
+#define SPW_CONST_(n) n##_spw
+enum { SPW_CONST(UKR_NAME) = SPW };
+#undef SPW_CONST
+#undef SPW_CONST_
+#undef SBODY_NAME
+#undef SBODY_NAME_
+#undef SPARSE_NAME
+#undef SPARSE_NAME_
+
 #define UKR_CASE(M)                                                                   \
   case M:                                                                             \
     if (packed)                                                                       \
@@ -168,3 +238,4 @@ TGT void UKR_NAME(size_t kc, int m, int n, const T *a, ptrdiff_t rs, ptrdiff_t c
 #undef NV
 #undef UNROLL
 #undef STORE_ROW
+#undef SPW

@@ -1,0 +1,193 @@
+"""Products whose A is mostly zeros skip its zero terms (gemm_sparse_ in
+csrc/gemm/driver_tmpl.h). They must give the dense kernel's bits, which the tests get by
+turning the path off (_core.set_sparse_a(False)), and NumPy's values; the counters of
+_core.sparse_a_stats() show that the path was taken (or declined) where it should be."""
+import numpy as np
+import pytest
+
+from fastnn import _core
+from fastnn.ops._spec import activation_spec
+from tests.conftest import run_with_threads
+
+DTYPES = [np.float32, np.float64]
+RELU = activation_spec("relu")
+
+
+def _sparse(rng, m, k, density, dtype):
+    x = rng.standard_normal((m, k)).astype(dtype)
+    x[rng.random((m, k)) >= density] = 0
+    return x
+
+
+def _both(f):
+    """f() with the sparse path on, then off: (on, off, products that took the path, rows
+    of them recomputed densely)."""
+    _core.set_sparse_a(True)
+    s0 = _core.sparse_a_stats()
+    on = f()
+    s1 = _core.sparse_a_stats()
+    _core.set_sparse_a(False)
+    try:
+        off = f()
+    finally:
+        _core.set_sparse_a(True)
+    return on, off, s1[0] - s0[0], s1[1] - s0[1]
+
+
+def _product(x, w):
+    c = np.empty((x.shape[0], w.shape[1]), x.dtype)
+    _core.gemm(x, w, c)
+    return c
+
+
+def _bits(arrays):
+    return [a.tobytes() for a in arrays]
+
+
+def _forward(x, w, b, packed):
+    m, n = x.shape[0], w.shape[1]
+    y = np.empty((m, n), x.dtype)
+    z = np.empty((m, n), x.dtype)
+    p = None
+    if packed:
+        p = np.empty(_core.packed_size(w.shape[0], n, x.dtype), x.dtype)
+        _core.pack_weights(w, p)
+    _core.dense_forward(x, w, b, RELU, y, z, p)
+    return y, z
+
+
+# (m, k, n): the MNIST layer; a partial panel; several chunks of rows (about 262,144
+# values of A each) with a partial panel; three K blocks of two slices each; the smallest
+# product the path takes
+SHAPES = [(256, 784, 128), (33, 100, 17), (700, 784, 130), (50, 1000, 40), (8, 64, 100)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m,k,n", SHAPES)
+@pytest.mark.parametrize("packed", [False, True])
+def test_dense_forward_same_bits_as_dense(rng, dtype, m, k, n, packed):
+    x = _sparse(rng, m, k, 0.15, dtype)
+    w = (rng.standard_normal((k, n)) / np.sqrt(k)).astype(dtype)
+    b = rng.standard_normal(n).astype(dtype)
+    on, off, taken, _ = _both(lambda: _forward(x, w, b, packed))
+    assert taken == 1
+    assert _bits(on) == _bits(off)
+    ref = x.astype(np.float64) @ w + b
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(on[1], ref, rtol=tol, atol=tol)
+    np.testing.assert_allclose(on[0], np.maximum(ref, 0), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_every_kernel_family(rng, dtype):
+    x = _sparse(rng, 40, 300, 0.2, dtype)
+    w = rng.standard_normal((300, 70)).astype(dtype)
+    try:
+        for family in _core.available_kernels():
+            _core.set_kernel(family)
+            on, off, taken, _ = _both(lambda: _product(x, w))
+            assert taken == 1, family
+            assert on.tobytes() == off.tobytes(), family
+    finally:
+        _core.set_kernel("auto")
+
+
+def test_mnist_batch_rows_same_alone_and_in_batch(rng):
+    """Batch invariance across the two paths: a row alone goes through the dense kernel
+    (one row stays dense), and in a batch of 256 through the sparse one."""
+    from fastnn.datasets import mnist
+    (x, _), _ = mnist.load_data()
+    x = (x[:256].reshape(256, 784) / 255.0).astype(np.float32)
+    w = (rng.standard_normal((784, 128)) * 0.05).astype(np.float32)
+    b = np.zeros(128, np.float32)
+    s0 = _core.sparse_a_stats()[0]
+    batch = _forward(x, w, b, True)[0]
+    assert _core.sparse_a_stats()[0] == s0 + 1
+    for i in (0, 17, 255):
+        alone = _forward(x[i:i + 1], w, b, True)[0]
+        assert alone.tobytes() == batch[i:i + 1].tobytes()
+    assert _core.sparse_a_stats()[0] == s0 + 1
+
+
+def test_negative_zero_rows_recomputed():
+    """A product that underflows to -0 followed by zero terms: the dense kernel adds +0 to
+    the -0 and gets +0; skipping the zeros would leave -0. Such rows are recomputed."""
+    m, k, n = 32, 64, 32
+    x = np.zeros((m, k), np.float32)
+    x[:, 10] = 0.5
+    x[0, 10] = 0
+    x[0, 0] = 1e-30
+    w = np.ones((k, n), np.float32)
+    w[0] = -1e-30  # 1e-30 * -1e-30 is -0 in float32
+    on, off, taken, redone = _both(lambda: _product(x, w))
+    assert taken == 1 and redone == 1
+    assert on.tobytes() == off.tobytes()
+    assert not np.signbit(on[0]).any()  # +0, as the dense kernel gives
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_non_finite_b_stays_dense(rng, bad):
+    """0 * inf is NaN: with a B that is not finite, skipping zero terms would lose it."""
+    x = _sparse(rng, 64, 200, 0.1, np.float32)
+    w = rng.standard_normal((200, 30)).astype(np.float32)
+    w[7, 3] = bad
+    on, off, taken, _ = _both(lambda: _product(x, w))
+    assert taken == 0
+    assert on.tobytes() == off.tobytes()
+    with np.errstate(invalid="ignore"):
+        ref = x.astype(np.float64) @ w.astype(np.float64)
+    assert np.array_equal(np.isnan(on), np.isnan(ref))
+    assert np.isnan(on[x[:, 7] == 0, 3]).all()  # the zero terms' NaNs are there
+
+
+def test_nan_in_a_is_kept(rng):
+    x = _sparse(rng, 64, 200, 0.1, np.float32)
+    x[5, 9] = np.nan
+    x[6, 9] = np.inf
+    w = rng.standard_normal((200, 30)).astype(np.float32)
+    on, off, taken, _ = _both(lambda: _product(x, w))
+    assert taken == 1
+    assert on.tobytes() == off.tobytes()
+    assert np.isnan(on[5]).all() and not np.isnan(on[4]).any()
+
+
+def test_where_the_path_is_declined(rng):
+    """A dense A, one row, alpha or beta other than 1 and 0, and a transposed A keep the
+    dense kernel."""
+    dense = rng.standard_normal((64, 200)).astype(np.float32)
+    sparse = _sparse(rng, 64, 200, 0.1, np.float32)
+    w = rng.standard_normal((200, 30)).astype(np.float32)
+    dz = rng.standard_normal((64, 30)).astype(np.float32)
+    cases = [lambda: _product(dense, w), lambda: _product(sparse[:1], w),
+             lambda: _core.gemm(sparse, w, np.zeros((64, 30), np.float32), 2.0),
+             lambda: _core.gemm(sparse, w, np.zeros((64, 30), np.float32), 1.0, 1.0),
+             lambda: _core.gemm(sparse, dz, np.empty((200, 30), np.float32), trans_a=True)]
+    for i, case in enumerate(cases):
+        _, _, taken, _ = _both(case)
+        assert taken == 0, i
+    _, _, taken, _ = _both(lambda: _product(sparse, w))
+    assert taken == 1
+
+
+def test_thread_count_does_not_change_bits():
+    code = """
+    import hashlib
+    import numpy as np
+    import fastnn
+    from fastnn import _core
+    rng = np.random.default_rng(3)
+    h = hashlib.sha256()
+    for m, k, n in [(256, 784, 128), (700, 784, 130), (50, 1000, 40)]:
+        x = rng.standard_normal((m, k)).astype(np.float32)
+        x[rng.random((m, k)) >= 0.15] = 0
+        w = rng.standard_normal((k, n)).astype(np.float32)
+        for on in (True, False):
+            _core.set_sparse_a(on)
+            c = np.empty((m, n), np.float32)
+            _core.gemm(x, w, c)
+            h.update(c.tobytes())
+    print(hashlib.sha256(h.digest()).hexdigest(), _core.sparse_a_stats()[0])
+    """
+    outs = [run_with_threads(code, t).split() for t in (1, 2, 3)]
+    assert outs[0][1] == "3"
+    assert outs[0] == outs[1] == outs[2]
