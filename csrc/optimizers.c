@@ -13,6 +13,8 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <stdint.h>
+#include <string.h>
 #include "fastnn.h"
 #include "reduce.h"
 #include "fpenv.h"
@@ -97,21 +99,29 @@ static void fnn_opt_run(size_t n, fnn_opt_range_fn f, const void *args) {
 #define FN(name) name##_f32
 #define SQRT sqrtf
 #define FABS fabsf
+#define UBITS uint32_t
+#define EXP_BITS 0x7f800000u
 #include "optimizers.c"
 #undef T
 #undef FN
 #undef SQRT
 #undef FABS
+#undef UBITS
+#undef EXP_BITS
 
 #define T double
 #define FN(name) name##_f64
 #define SQRT sqrt
 #define FABS fabs
+#define UBITS uint64_t
+#define EXP_BITS 0x7ff0000000000000ull
 #include "optimizers.c"
 #undef T
 #undef FN
 #undef SQRT
 #undef FABS
+#undef UBITS
+#undef EXP_BITS
 
 double fnn_adam_alpha_f32(float lr, float beta_1, float beta_2, float step) {
   const float b1p = powf(beta_1, step), b2p = powf(beta_2, step);
@@ -402,7 +412,19 @@ typedef struct {
   T *wp;
   size_t rows, cols;
   int nr;
+  int *not_finite; /* set when an updated value is inf or NaN */
 } FN(adam_pack_args);
+
+/* Whether n values are all finite: the exponent bits tested, so that the loop vectorises. */
+FNN_OPT_CLONES static int FN(all_finite)(const T *p, size_t n) {
+  int bad = 0;
+  for (size_t i = 0; i < n; i++) {
+    UBITS u;
+    memcpy(&u, p + i, sizeof u);
+    bad |= (u & EXP_BITS) == EXP_BITS;
+  }
+  return !bad;
+}
 
 static void FN(adam_pack_range)(size_t lo, size_t hi, const void *vargs) {
   const FN(adam_pack_args) *pa = (const FN(adam_pack_args) *)vargs;
@@ -410,27 +432,32 @@ static void FN(adam_pack_range)(size_t lo, size_t hi, const void *vargs) {
     const size_t e = hi - s < FNN_OPT_PACK_SUB ? hi : s + FNN_OPT_PACK_SUB;
     FN(adam_range)(s, e, &pa->a);
     FN(fnn_pack_b_span)(pa->rows, pa->cols, pa->nr, pa->a.w, s, e, pa->wp);
+    if (!FN(all_finite)(pa->a.w + s, e - s)) __atomic_store_n(pa->not_finite, 1, __ATOMIC_RELAXED);
   }
 }
 
 void FN(fnn_adam_update_packed)(T *w, const T *g, T *m, T *v, T *vhat, size_t n,
                                 const fnn_opt_common *c, double omb1, double omb2,
                                 double alpha, double eps, T *wp, size_t rows, size_t cols,
-                                int nr) {
+                                int nr, int *wp_finite) {
+  int not_finite = 0;
   FN(adam_pack_args) pa = {{w, g, m, v, vhat, FN(make_pre)(c), (T)omb1, (T)omb2, (T)alpha,
                             (T)eps},
-                           wp, rows, cols, nr};
+                           wp, rows, cols, nr, &not_finite};
   if (!wp || rows * cols != n) {
     fnn_opt_run(n, FN(adam_range), &pa.a);
+    if (wp_finite) *wp_finite = 0;
     return;
   }
   fnn_opt_run(n, FN(adam_pack_range), &pa);
+  if (wp_finite) *wp_finite = !not_finite;
 }
 
 void FN(fnn_adam_update)(T *w, const T *g, T *m, T *v, T *vhat, size_t n,
                          const fnn_opt_common *c, double omb1, double omb2, double alpha,
                          double eps) {
-  FN(fnn_adam_update_packed)(w, g, m, v, vhat, n, c, omb1, omb2, alpha, eps, NULL, 0, 0, 0);
+  FN(fnn_adam_update_packed)(w, g, m, v, vhat, n, c, omb1, omb2, alpha, eps, NULL, 0, 0, 0,
+                             NULL);
 }
 
 /* ---- Adamax --------------------------------------------------------------------------- */

@@ -16,9 +16,9 @@
       T *y = (T *)st->y;                                                                      \
       if (st->op == FNN_TRAIN_DENSE) {                                                        \
         const T *wp = st->wp && st->wp_use && st->wp_nr == nr_now ? (const T *)st->wp : NULL; \
-        rc = fnn_dense_forward_##SFX(cur, m, st->k, (const T *)st->w, wp, st->n,              \
-                                     (const T *)st->bias, st->has_act ? &st->act : NULL,      \
-                                     (T *)st->z, y);                                          \
+        rc = fnn_dense_forward_hint_##SFX(cur, m, st->k, (const T *)st->w, wp, st->n,         \
+                                          (const T *)st->bias, st->has_act ? &st->act : NULL, \
+                                          (T *)st->z, y, wp && st->wp_finite);                \
         if (rc) return rc;                                                                    \
       } else if (st->op == FNN_TRAIN_DROPOUT) {                                               \
         fnn_dropout_forward_##SFX(cur, y, st->mask, m * st->n, (T)st->rate, st->seed,         \
@@ -55,7 +55,8 @@
         fnn_adam_update_packed_##SFX(                                                         \
             (T *)it->w, (const T *)it->g, (T *)it->m, (T *)it->v, (T *)it->vhat, it->n,       \
             &adam->common, adam->omb1, adam->omb2, adam->alpha, adam->eps,                    \
-            it->wp && it->wp_nr == nr_now ? (T *)it->wp : NULL, it->rows, it->cols, nr_now);  \
+            it->wp && it->wp_nr == nr_now ? (T *)it->wp : NULL, it->rows, it->cols, nr_now,   \
+            it->wp_finite);                                                                   \
       }                                                                                       \
     return FNN_OK;                                                                            \
   }

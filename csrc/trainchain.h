@@ -37,6 +37,9 @@ typedef struct {
   void *wp;
   int wp_nr;
   int wp_use;
+  /* Set by Adam's update that wrote wp: 1 when every value it wrote is finite, which
+   * spares a sparse forward product its check of B. Starts at 0. */
+  int wp_finite;
   /* both */
   void *y;             /* output, rows_max x n */
   void *dx;            /* input gradient, rows_max x k, or NULL when !need_dx */
@@ -58,6 +61,7 @@ typedef struct {
   void *wp;
   size_t rows, cols;
   int wp_nr;
+  int *wp_finite; /* the step's wp_finite, set with wp; or NULL */
 } fnn_adam_item;
 
 typedef struct {

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <stdint.h>
 #include <pthread.h>
+#include <limits.h>
 #include "gemm/gemm.h"
 #include "par.h"
 
@@ -99,19 +100,27 @@ static void fnn_split_update(unsigned slot, double ns0, double rows0, double ns1
 #ifndef FNN_SPARSE_PROBE
 #define FNN_SPARSE_PROBE 4096
 #endif
-/* ... has at most this fraction of them not zero; and kept when the first chunk of rows
- * has at most FNN_SPARSE_MAX_DENSITY_FOUND. At 256 x 784 x 128 on one core of the 2-core
+/* ... has at most this fraction of them not zero. At 256 x 784 x 128 on one core of the 2-core
  * VM, listing cost about 70 us and the sparse products about 1900 us per unit of density,
  * against 630 us dense: even at about 0.3. */
 #ifndef FNN_SPARSE_MAX_DENSITY
 #define FNN_SPARSE_MAX_DENSITY 0.25
 #endif
-#ifndef FNN_SPARSE_MAX_DENSITY_FOUND
-#define FNN_SPARSE_MAX_DENSITY_FOUND 0.3
+/* A part takes about a quarter of a thread's share of A's rows, at least
+ * FNN_SPARSE_MIN_PART_ROWS (each part reads its rows of B: fewer rows share them less), at
+ * most FNN_SPARSE_MAX_PART_ROWS and at most FNN_SPARSE_CHUNK_ENTRIES of A's values. */
+#ifndef FNN_SPARSE_MIN_PART_ROWS
+#define FNN_SPARSE_MIN_PART_ROWS 16
 #endif
-/* Entry lists are made for chunks of rows of about this many values of A. */
+/* Up to this many rows, the parts share out B's panels rather than A's rows. */
+#ifndef FNN_SPARSE_SPLIT_N_MAX_M
+#define FNN_SPARSE_SPLIT_N_MAX_M 96
+#endif
+#ifndef FNN_SPARSE_MAX_PART_ROWS
+#define FNN_SPARSE_MAX_PART_ROWS 64
+#endif
 #ifndef FNN_SPARSE_CHUNK_ENTRIES
-#define FNN_SPARSE_CHUNK_ENTRIES 262144
+#define FNN_SPARSE_CHUNK_ENTRIES 65536
 #endif
 /* A slice of K is as long as keeps a group of panels' rows of B in this many bytes. At
  * 256 x 784 x 128 on one thread: 440, 334, 283 and 318 us with 12, 24, 64 and 200 KB
@@ -119,12 +128,21 @@ static void fnn_split_update(unsigned slot, double ns0, double rows0, double ns1
 #ifndef FNN_SPARSE_L1_BYTES
 #define FNN_SPARSE_L1_BYTES 65536
 #endif
+/* The transposed case: a part's slice of C's rows takes about this many bytes (for L1),
+ * and at most FNN_SPARSE_T_MAX_SLICE rows; ... */
+#ifndef FNN_SPARSE_T_BLOCK_BYTES
+#define FNN_SPARSE_T_BLOCK_BYTES 16384
+#endif
+/* ... and needs K (the batch) this long: at 32 its zeroing and listing cost more than the
+ * dense product (bench/RESULTS.md). */
+#ifndef FNN_SPARSE_T_MIN_K
+#define FNN_SPARSE_T_MIN_K 128
+#endif
+#ifndef FNN_SPARSE_T_MAX_SLICE
+#define FNN_SPARSE_T_MAX_SLICE 64
+#endif
 #ifndef FNN_SPARSE_PARTS_PER_THREAD
 #define FNN_SPARSE_PARTS_PER_THREAD 4
-#endif
-/* A row's fixed cost, in entries, when the rows are shared out by their entry counts. */
-#ifndef FNN_SPARSE_ROW_COST
-#define FNN_SPARSE_ROW_COST 8.0
 #endif
 
 /* Whether n values are all finite (exponent bits not all ones), and whether a row holds a
@@ -169,7 +187,9 @@ static void scratch_free_(void *v) {
   free(s->p);
   free(s);
 }
-static void scratch_init_(void) { g_scratch_ok = pthread_key_create(&g_scratch_key, scratch_free_) == 0; }
+static void scratch_init_(void) {
+  g_scratch_ok = pthread_key_create(&g_scratch_key, scratch_free_) == 0;
+}
 
 /* At least `bytes` of 64-byte aligned memory for this thread, until its next call here. */
 static void *fnn_scratch(size_t bytes) {

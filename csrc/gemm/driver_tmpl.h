@@ -448,44 +448,11 @@ static int FN(gemm_dense_)(const KERN_T *kern, int trans_a, int trans_b, size_t 
  * dense kernel; every other row is the dense kernel's bits. An input image with four fifths
  * of its pixels at zero (MNIST) then costs about a fifth of the multiply-adds.
  *
- * The product runs in chunks of A's rows. First each row's nonzero entries are listed in K
- * order, with where each slice of K starts in the list (the team shares the rows). Then
- * the team shares the rows of C, in parts of about equal entry counts. A part goes through
- * B a group of panels at a time (as many accumulators as the registers hold), and a group
- * a slice of K at a time, sized so that the group's rows of B in the slice stay close to
- * the core while every row of the part uses them; a row's accumulators wait in accbuf
- * between the slices of one K block, which changes no value. Last come the -0 check and
- * the epilogue. */
-typedef struct {
-  const KERN_T *kern;
-  size_t m, n, k; /* A is m x k, not transposed */
-  const T *a;
-  size_t lda;
-  const T *b; /* B in place (with bedge for a partial last panel), or packed_b */
-  size_t ldb;
-  const T *packed_b;
-  const T *bedge;
-  T *c;
-  size_t ldc;
-  const T *bias;
-  const fnn_act *act;
-  T *z;
-  size_t ldz;
-  int has_epilogue;
-  size_t NR, npanels;
-  const uint32_t *sb; /* slices of K: [sb[s], sb[s + 1]) for s < ns */
-  const unsigned char *sflag; /* per slice: 1 first of its K block, 2 last, 4 in block 0 */
-  size_t ns;
-  size_t r0, rows; /* this chunk: A's rows [r0, r0 + rows) */
-  uint32_t *idx;   /* row r's entries at r * k: K index and value */
-  T *val;
-  uint32_t *pos;   /* row r's slice starts at r * (ns + 1) */
-  const size_t *bnd; /* compute part p: chunk rows [bnd[p], bnd[p + 1]) */
-  unsigned char *redo;
-  T *accbuf; /* per row: spw * NR accumulators kept between slices of a K block */
-  int check_b; /* phase 1 also checks that B is finite: bad_b[part] = 1 where not */
-  int *bad_b;
-} FN(sparse_job_);
+ * Each part of the team lists the nonzero entries it needs (the lister, eight values at a
+ * time where the kernel has one), uses them at once on the same core, and checks a share
+ * of B for values that are not finite (0 * inf is NaN); if any part found one, the whole
+ * product is done again by the dense kernel. Working memory is the thread's own
+ * (fnn_scratch). */
 
 static size_t FN(spl_scalar_)(const T *x, const uint32_t *bnd, size_t ns, uint32_t *idx,
                               T *val, uint32_t *pos) {
@@ -503,222 +470,310 @@ static size_t FN(spl_scalar_)(const T *x, const uint32_t *bnd, size_t ns, uint32
   return cnt;
 }
 
-/* Phase 1: list the nonzero entries of a share of the chunk's rows; check a share of B. */
-static void FN(sparse_list_)(void *ctx, int part, int nparts) {
-  FN(sparse_job_) *j = (FN(sparse_job_) *)ctx;
-  const size_t k = j->k, ns = j->ns;
-  size_t lo, hi;
-  fnn_share(j->rows, part, nparts, &lo, &hi);
-  for (size_t r = lo; r < hi; r++) {
-    const T *ar = j->a + (j->r0 + r) * j->lda;
-    if (j->kern->spl)
-      j->kern->spl(ar, j->sb, ns, j->idx + r * k, j->val + r * k, j->pos + r * (ns + 1));
-    else
-      FN(spl_scalar_)(ar, j->sb, ns, j->idx + r * k, j->val + r * k, j->pos + r * (ns + 1));
-  }
-  if (j->check_b) {
-    int bad = 0;
-    if (j->packed_b) {
-      size_t e0, e1;
-      fnn_share(j->npanels * j->NR * k, part, nparts, &e0, &e1);
-      bad = !FN(all_finite_)(j->packed_b + e0, e1 - e0);
-    } else {
-      size_t k0, k1;
-      fnn_share(k, part, nparts, &k0, &k1);
-      for (size_t kk = k0; kk < k1 && !bad; kk++) bad = !FN(all_finite_)(j->b + kk * j->ldb, j->n);
-    }
-    j->bad_b[part] = bad;
-  }
+static inline size_t FN(spl_)(const KERN_T *kern, const T *x, const uint32_t *bnd, size_t ns,
+                              uint32_t *idx, T *val, uint32_t *pos) {
+  return kern->spl ? kern->spl(x, bnd, ns, idx, val, pos)
+                   : FN(spl_scalar_)(x, bnd, ns, idx, val, pos);
 }
 
-/* Phase 2: the rows of C of one part. */
+/* What every part of one sparse product shares. */
+typedef struct {
+  const KERN_T *kern;
+  size_t m, n, k; /* C is m x n; A is m x k, or k x m stored when transposed */
+  const T *a;
+  size_t lda;
+  const T *b; /* B in place (with bedge for a partial last panel), or packed_b */
+  size_t ldb;
+  const T *packed_b;
+  const T *bedge;
+  T *c;
+  size_t ldc;
+  const T *bias;
+  const fnn_act *act;
+  T *z;
+  size_t ldz;
+  int has_epilogue;
+  size_t NR, npanels;
+  const uint32_t *sb; /* slices of K (of C's rows when transposed): [sb[s], sb[s + 1]) */
+  const unsigned char *sflag; /* per slice of K: 1 first of its K block, 2 last, 4 in block 0 */
+  size_t ns;
+  size_t rows;         /* rows of A per part (not transposed) */
+  size_t gsplit;       /* ... and parts per row block, each a share of the panel groups */
+  size_t whole, ngroups; /* panels read whole (spw to a group), groups with bedge's */
+  unsigned char *redo; /* rows of C to recompute densely */
+  int *bad_b;          /* per part: its share of B is not all finite */
+  int b_finite;        /* the caller knows B is finite: no check */
+} FN(sparse_job_);
+
+/* Whether the part's share of B is all finite. */
+static int FN(sparse_b_ok_)(const FN(sparse_job_) *j, int part, int nparts, size_t brows) {
+  size_t lo, hi;
+  if (j->b_finite) return 1;
+  if (j->packed_b) {
+    fnn_share(j->npanels * j->NR * brows, part, nparts, &lo, &hi);
+    return FN(all_finite_)(j->packed_b + lo, hi - lo);
+  }
+  fnn_share(brows, part, nparts, &lo, &hi);
+  for (size_t kk = lo; kk < hi; kk++)
+    if (!FN(all_finite_)(j->b + kk * j->ldb, j->n)) return 0;
+  return 1;
+}
+
+/* A not transposed: a part takes `rows` rows of A, lists them, then goes through B a group
+ * of panels at a time (as many accumulators as the registers hold), and a group a slice of
+ * K at a time, sized so that the group's rows of B in the slice stay close to the core
+ * while every row of the part uses them; a row's accumulators wait in accbuf between the
+ * slices of one K block, which changes no value. Last come the -0 check and the epilogue. */
 static void FN(sparse_rows_)(void *ctx, int part, int nparts) {
-  (void)nparts;
   const FN(sparse_job_) *j = (const FN(sparse_job_) *)ctx;
   const KERN_T *kern = j->kern;
   const size_t n = j->n, k = j->k, NR = j->NR, npanels = j->npanels, ns = j->ns;
-  const size_t spw = (size_t)kern->spw, r_lo = j->bnd[part], r_hi = j->bnd[part + 1];
-  const size_t accw = spw * NR;
-  /* groups of panels: packed panels (zero-padded) or whole in-place panels spw at a time,
-   * and an in-place partial last panel on its own, from bedge */
-  const size_t whole = j->packed_b ? npanels : n / NR;
-  for (size_t g = 0; g < npanels; g += spw) {
+  const size_t spw = (size_t)kern->spw, accw = spw * NR, whole = j->whole;
+  j->bad_b[part] = !FN(sparse_b_ok_)(j, part, nparts, k);
+  const size_t rb = (size_t)part / j->gsplit, gc = (size_t)part % j->gsplit;
+  const size_t r_lo = rb * j->rows;
+  const size_t rows = j->m - r_lo < j->rows ? j->m - r_lo : j->rows;
+  size_t g_lo, g_hi; /* this part's groups of panels */
+  fnn_share(j->ngroups, (int)gc, (int)j->gsplit, &g_lo, &g_hi);
+  const size_t cap = (k + 15) & ~(size_t)15;
+  char *mem = (char *)fnn_scratch(rows * cap * (sizeof(uint32_t) + sizeof(T)) +
+                                  rows * accw * sizeof(T) +
+                                  rows * (ns + 1) * sizeof(uint32_t) + 256);
+  if (!mem) { /* no memory for the lists: these rows are done densely */
+    for (size_t r = 0; r < rows; r++) __atomic_store_n(&j->redo[r_lo + r], 1, __ATOMIC_RELAXED);
+    return;
+  }
+  T *val = (T *)mem; /* each region a multiple of 64 bytes from the aligned start */
+  T *accbuf = val + rows * cap;
+  uint32_t *idx = (uint32_t *)(accbuf + rows * accw);
+  uint32_t *pos = idx + rows * cap;
+  for (size_t r = 0; r < rows; r++)
+    FN(spl_)(kern, j->a + (r_lo + r) * j->lda, j->sb, ns, idx + r * cap, val + r * cap,
+             pos + r * (ns + 1));
+  /* group q: panels [q * spw, ...) read whole (packed and zero-padded, or in place), or,
+   * past the whole ones, an in-place partial last panel on its own, from bedge */
+  size_t j0 = n, j1 = 0;
+  for (size_t q = g_lo; q < g_hi; q++) {
     const T *bp[8];
     ptrdiff_t brs;
+    size_t g;
     int np;
-    if (g < whole) {
+    if (q * spw < whole) {
+      g = q * spw;
       np = (int)(whole - g < spw ? whole - g : spw);
       brs = j->packed_b ? (ptrdiff_t)NR : (ptrdiff_t)j->ldb;
-      for (int q = 0; q < np; q++)
-        bp[q] = j->packed_b ? j->packed_b + (g + (size_t)q) * NR * k : j->b + (g + (size_t)q) * NR;
+      for (int t = 0; t < np; t++)
+        bp[t] = j->packed_b ? j->packed_b + (g + (size_t)t) * NR * k : j->b + (g + (size_t)t) * NR;
     } else {
+      g = whole;
       np = 1;
       brs = (ptrdiff_t)NR;
       bp[0] = j->bedge;
     }
     const int n_last = g + (size_t)np == npanels ? (int)(n - (npanels - 1) * NR) : (int)NR;
+    if (g * NR < j0) j0 = g * NR;
+    j1 = g + (size_t)np == npanels ? n : (g + (size_t)np) * NR;
     for (size_t s = 0; s < ns; s++) {
       const int first = j->sflag[s] & 1, last = j->sflag[s] & 2;
       const T beta = j->sflag[s] & 4 ? (T)0 : (T)1; /* the first K block sets C */
-      for (size_t r = r_lo; r < r_hi; r++) {
-        const uint32_t *ps = j->pos + r * (ns + 1);
+      for (size_t r = 0; r < rows; r++) {
+        const uint32_t *ps = pos + r * (ns + 1);
         const size_t t0 = ps[s], t1 = ps[s + 1];
         if (t1 == t0 && !first && !last) continue; /* nothing to add in this slice */
-        T *ab = j->accbuf + r * accw;
-        kern->spr(t1 - t0, j->idx + r * k + t0, j->val + r * k + t0, bp, brs, np, n_last,
-                  j->c + (j->r0 + r) * j->ldc + g * NR, beta, first ? NULL : ab,
+        T *ab = accbuf + r * accw;
+        kern->spr(t1 - t0, idx + r * cap + t0, val + r * cap + t0, bp, brs, np, n_last,
+                  j->c + (r_lo + r) * j->ldc + g * NR, beta, first ? NULL : ab,
                   last ? NULL : ab);
       }
     }
-    if (g >= whole) break;
-    if (g + spw > whole) g = whole - spw; /* next: the partial panel */
   }
-  for (size_t r = r_lo; r < r_hi; r++) {
-    const size_t row = j->r0 + r;
-    if (FN(has_neg_zero_)(j->c + row * j->ldc, n))
-      j->redo[r] = 1;
+  if (j0 >= j1) return;
+  for (size_t r = 0; r < rows; r++) {
+    const size_t row = r_lo + r;
+    if (FN(has_neg_zero_)(j->c + row * j->ldc + j0, j1 - j0))
+      __atomic_store_n(&j->redo[row], 1, __ATOMIC_RELAXED);
     else if (j->has_epilogue)
-      FN(epilogue_)(j->c, j->ldc, row, 0, 1, n, j->bias, j->act, j->z, j->ldz);
+      FN(epilogue_)(j->c, j->ldc, row, j0, 1, j1 - j0, j->bias, j->act, j->z, j->ldz);
   }
 }
 
+/* A transposed, C = A^T B (the weight gradient X^T dZ). Listing each column of A would
+ * mean walking down A; instead a part owns a slice of C's rows (all its columns, small
+ * enough for L1), zeroes it, and goes down A's rows in order: it lists the row's nonzeros
+ * within its slice and adds each, times that row of B, into the row of C it names (the
+ * scatter kernel). Every element of C so takes its nonzero terms in the dense kernel's
+ * order, from zero, in one K block. Slices are disjoint, so no two threads write one
+ * element. */
+static void FN(sparse_t_rows_)(void *ctx, int part, int nparts) {
+  const FN(sparse_job_) *j = (const FN(sparse_job_) *)ctx;
+  const KERN_T *kern = j->kern;
+  const size_t NR = j->NR, spw = (size_t)kern->spw, npanels = j->npanels;
+  j->bad_b[part] = !FN(sparse_b_ok_)(j, part, nparts, j->k);
+  const size_t r0 = j->sb[part], r1 = j->sb[part + 1], w = r1 - r0;
+  uint32_t tix[FNN_SPARSE_T_MAX_SLICE];
+  T tval[FNN_SPARSE_T_MAX_SLICE];
+  const uint32_t seg[2] = {0, (uint32_t)w};
+  uint32_t tpos[2];
+  T *cb = j->c + r0 * j->ldc;
+  for (size_t r = 0; r < w; r++) memset(cb + r * j->ldc, 0, j->n * sizeof(T)); /* +0 */
+  for (size_t kk = 0; kk < j->k; kk++) {
+    const size_t cnt = FN(spl_)(kern, j->a + kk * j->lda + r0, seg, 1, tix, tval, tpos);
+    if (!cnt) continue;
+    const T *brow = j->b + kk * j->ldb;
+    for (size_t g = 0; g < npanels; g += spw) {
+      const int np = (int)(npanels - g < spw ? npanels - g : spw);
+      kern->spt(cnt, tix, tval, brow + g * NR, np, cb + g * NR, j->ldc);
+    }
+  }
+  for (size_t r = 0; r < w; r++)
+    if (FN(has_neg_zero_)(cb + r * j->ldc, j->n))
+      __atomic_store_n(&j->redo[r0 + r], 1, __ATOMIC_RELAXED);
+}
+
 /* The product through the sparse path, or FNN_SPARSE_DECLINED (nothing written) where it
- * does not apply: an A not transposed, alpha 1, beta 0, a B the kernel can read in place
- * or packed, a finite B, and an A sampled and then found mostly zeros.
- * A transposed A (the weight gradient X^T dZ) stays dense: listing each column's entries
- * means walking down A, and on the 2-core VM that cost as much as the skipped terms saved
- * (bench/RESULTS.md). */
+ * does not apply: alpha 1, beta 0, a B the kernel can read in place or packed, and an A
+ * sampled and found mostly zeros; with A transposed, also B in place, no epilogue, whole
+ * panels and one K block. b_finite: the caller knows that B holds no inf or NaN (a packed
+ * copy that Adam wrote and checked, trainchain.c), and B is not checked again. */
 #define FNN_SPARSE_DECLINED 1
 static int FN(gemm_sparse_)(const KERN_T *kern, int trans_a, int trans_b, size_t m, size_t n,
                             size_t k, T alpha, const T *a, size_t lda, const T *b, size_t ldb,
                             const T *packed_b, T beta, T *c, size_t ldc, const T *bias,
-                            const fnn_act *act, T *z, size_t ldz) {
-  if (!fnn_sparse_a_enabled() || !kern->spr || kern->spw < 1 || kern->spw > 8 ||
-      trans_a || alpha != (T)1 || beta != (T)0 || (trans_b && !packed_b) || k < FNN_SPARSE_MIN_K ||
-      k >= (size_t)UINT32_MAX || m < FNN_SPARSE_MIN_ROWS || n == 0 ||
-      2.0 * (double)m * (double)n * (double)k < FNN_SPARSE_MIN_FLOPS)
+                            const fnn_act *act, T *z, size_t ldz, int b_finite) {
+  const int has_epilogue = bias || z || (act && act->kind != FNN_ACT_LINEAR);
+  const size_t NR = (size_t)kern->nr, spw = (size_t)kern->spw;
+  if (!fnn_sparse_a_enabled() || !kern->spr || !kern->spt || spw < 1 || spw > 8 ||
+      alpha != (T)1 || beta != (T)0 || (trans_b && !packed_b) || k < FNN_SPARSE_MIN_K ||
+      k >= (size_t)UINT32_MAX || m >= (size_t)UINT32_MAX || m < FNN_SPARSE_MIN_ROWS ||
+      n == 0 || 2.0 * (double)m * (double)n * (double)k < FNN_SPARSE_MIN_FLOPS)
     return FNN_SPARSE_DECLINED;
-  /* a sample: A's first rows, about FNN_SPARSE_PROBE values */
-  size_t prow = (FNN_SPARSE_PROBE + k - 1) / k;
-  if (prow > m) prow = m;
+  if (trans_a && (trans_b || has_epilogue || n % NR || k > kern->kc || k < FNN_SPARSE_T_MIN_K))
+    return FNN_SPARSE_DECLINED;
+  /* a sample of about FNN_SPARSE_PROBE values from A's first rows as stored */
+  const size_t srows = trans_a ? k : m, scols = trans_a ? m : k;
+  size_t prow = (FNN_SPARSE_PROBE + scols - 1) / scols;
+  if (prow > srows) prow = srows;
   size_t nz = 0;
   for (size_t i = 0; i < prow; i++)
-    for (size_t e = 0; e < k; e++) nz += a[i * lda + e] != (T)0;
-  const double density = (double)nz / ((double)prow * (double)k);
+    for (size_t e = 0; e < scols; e++) nz += a[i * lda + e] != (T)0;
+  const double density = (double)nz / ((double)prow * (double)scols);
   if (density > FNN_SPARSE_MAX_DENSITY) return FNN_SPARSE_DECLINED;
 
-  const size_t NR = (size_t)kern->nr, spw = (size_t)kern->spw;
-  const size_t kblocks = (k + kern->kc - 1) / kern->kc;
-  const size_t KC = (k + kblocks - 1) / kblocks; /* as the dense driver cuts K */
-  const size_t npanels = (n + NR - 1) / NR;
-  size_t SB = FNN_SPARSE_L1_BYTES / (spw * NR * sizeof(T));
-  if (SB < 1) SB = 1;
-  size_t ns = 0; /* slices: each K block cut into equal slices of at most SB */
-  for (size_t pc = 0; pc < k; pc += KC) {
-    const size_t len = k - pc < KC ? k - pc : KC;
-    ns += (len + SB - 1) / SB;
-  }
-  size_t chunk = FNN_SPARSE_CHUNK_ENTRIES / k;
-  if (chunk < 1) chunk = 1;
-  if (chunk > m) chunk = m;
   const int nt = fnn_team_threads_for(2.0 * density * (double)m * (double)n * (double)k);
-  const int nparts = nt > 1 ? nt * FNN_SPARSE_PARTS_PER_THREAD : 1;
-  /* the working arrays, carved out of the thread's scratch memory */
-  const int need_edge = !packed_b && n % NR;
-  size_t off[11], total_bytes = 0;
-  const size_t sizes[11] = {(ns + 1) * sizeof(uint32_t), ns, chunk * k * sizeof(uint32_t),
-                            chunk * k * sizeof(T), chunk * (ns + 1) * sizeof(uint32_t),
-                            ((size_t)nparts + 1) * sizeof(size_t), chunk,
-                            (size_t)nt * sizeof(int), chunk * spw * NR * sizeof(T),
-                            need_edge ? NR * k * sizeof(T) : 0, 0};
-  for (int q = 0; q < 11; q++) {
-    off[q] = total_bytes;
-    total_bytes += (sizes[q] + 63) & ~(size_t)63;
+  const size_t npanels = (n + NR - 1) / NR;
+  /* slices: of K in each K block (not transposed), or of C's rows (transposed) */
+  size_t ns, sl = 0, SB, KC = k, nparts, rows = 0, gsplit = 1, whole = 0, ngroups = 0;
+  if (!trans_a) {
+    const size_t kblocks = (k + kern->kc - 1) / kern->kc;
+    KC = (k + kblocks - 1) / kblocks; /* as the dense driver cuts K */
+    SB = FNN_SPARSE_L1_BYTES / (spw * NR * sizeof(T));
+    if (SB < 1) SB = 1;
+    ns = 0;
+    for (size_t pc = 0; pc < k; pc += KC) ns += ((k - pc < KC ? k - pc : KC) + SB - 1) / SB;
+    whole = packed_b ? npanels : n / NR;
+    ngroups = (whole + spw - 1) / spw + (whole < npanels ? 1 : 0);
+    if (nt > 1 && m <= FNN_SPARSE_SPLIT_N_MAX_M && m * k <= FNN_SPARSE_CHUNK_ENTRIES &&
+        ngroups >= (size_t)nt) {
+      /* few rows: each part takes all of them and a share of the panels, so that it
+       * reads only its share of B, as the dense driver splits such products */
+      rows = m;
+      gsplit = (size_t)nt;
+    } else {
+      rows = (m + (size_t)nt * FNN_SPARSE_PARTS_PER_THREAD - 1) /
+             ((size_t)nt * FNN_SPARSE_PARTS_PER_THREAD);
+      if (rows < FNN_SPARSE_MIN_PART_ROWS) rows = FNN_SPARSE_MIN_PART_ROWS;
+      if (rows > FNN_SPARSE_MAX_PART_ROWS) rows = FNN_SPARSE_MAX_PART_ROWS;
+      if (rows * k > FNN_SPARSE_CHUNK_ENTRIES) rows = FNN_SPARSE_CHUNK_ENTRIES / k;
+      if (rows < 1) rows = 1;
+    }
+    nparts = (m + rows - 1) / rows * gsplit;
+  } else {
+    SB = FNN_SPARSE_T_BLOCK_BYTES / (n * sizeof(T));
+    if (SB > FNN_SPARSE_T_MAX_SLICE) SB = FNN_SPARSE_T_MAX_SLICE;
+    if (SB < 1) SB = 1;
+    ns = (m + SB - 1) / SB;
+    sl = (m + ns - 1) / ns;
+    nparts = ns;
   }
-  char *mem = (char *)fnn_scratch(total_bytes);
-  if (!mem) return FNN_SPARSE_DECLINED; /* the dense path needs less memory */
-  uint32_t *sb = (uint32_t *)(mem + off[0]);
-  unsigned char *sflag = (unsigned char *)(mem + off[1]);
-  uint32_t *idx = (uint32_t *)(mem + off[2]);
-  T *val = (T *)(mem + off[3]);
-  uint32_t *pos = (uint32_t *)(mem + off[4]);
-  size_t *bnd = (size_t *)(mem + off[5]);
-  unsigned char *redo = (unsigned char *)(mem + off[6]);
-  int *bad_b = (int *)(mem + off[7]);
-  T *accbuf = (T *)(mem + off[8]);
-  T *bedge = need_edge ? (T *)(mem + off[9]) : NULL;
+  if (nparts > INT_MAX) return FNN_SPARSE_DECLINED;
+  const int need_edge = !trans_a && !packed_b && n % NR;
+  uint32_t *sb = malloc((ns + 1) * sizeof(uint32_t));
+  unsigned char *sflag = malloc(ns + 1);
+  unsigned char *redo = calloc(m, 1);
+  int *bad_b = malloc(nparts * sizeof(int));
+  T *bedge = need_edge ? FN(aligned_alloc_)(NR * k) : NULL;
   int rc = FNN_OK;
-  {
+  if (!sb || !sflag || !redo || !bad_b || (need_edge && !bedge)) {
+    rc = FNN_SPARSE_DECLINED; /* the dense path may still find memory */
+    goto done;
+  }
+  if (!trans_a) {
     size_t s = 0;
     for (size_t pc = 0; pc < k; pc += KC) {
       const size_t len = k - pc < KC ? k - pc : KC;
-      const size_t nsl = (len + SB - 1) / SB, sl = (len + nsl - 1) / nsl;
+      const size_t nsl = (len + SB - 1) / SB, sl2 = (len + nsl - 1) / nsl;
       for (size_t q = 0; q < nsl; q++, s++) {
-        sb[s] = (uint32_t)(pc + q * sl);
+        sb[s] = (uint32_t)(pc + q * sl2);
         sflag[s] = (unsigned char)((q == 0 ? 1 : 0) | (q == nsl - 1 ? 2 : 0) | (pc == 0 ? 4 : 0));
       }
     }
     sb[ns] = (uint32_t)k;
+  } else {
+    for (size_t s = 0; s < ns; s++) sb[s] = (uint32_t)(s * sl);
+    sb[ns] = (uint32_t)m;
   }
   if (bedge) FN(pack_b_panel_)(kern->nr, 0, k, n, b, ldb, n / NR, bedge);
-  const int has_epilogue = bias || z || (act && act->kind != FNN_ACT_LINEAR);
-  FN(sparse_job_) job = {kern, m, n, k, a, lda, b, ldb, packed_b, bedge, c, ldc,
-                         bias, act, z, ldz, has_epilogue, NR, npanels, sb, sflag, ns, 0, 0,
-                         idx, val, pos, bnd, redo, accbuf, 1, bad_b};
-  for (size_t r0 = 0; r0 < m; r0 += chunk) {
-    job.r0 = r0;
-    job.rows = m - r0 < chunk ? m - r0 : chunk;
-    if (nt > 1)
-      fnn_team_run(nt, FN(sparse_list_), &job);
+  {
+    FN(sparse_job_) job = {kern, m, n, k, a, lda, b, ldb, packed_b, bedge, c, ldc, bias, act,
+                           z, ldz, has_epilogue, NR, npanels, sb, sflag, ns, rows, gsplit,
+                           whole, ngroups, redo, bad_b, b_finite};
+    const fnn_team_fn fn = trans_a ? FN(sparse_t_rows_) : FN(sparse_rows_);
+    if (nt > 1 && nparts > 1)
+      fnn_team_run_parts(nt, (int)nparts, fn, &job);
     else
-      FN(sparse_list_)(&job, 0, 1);
-    size_t total = 0;
-    for (size_t r = 0; r < job.rows; r++) total += pos[r * (ns + 1) + ns];
-    if (r0 == 0) { /* the first chunk decides: a B that is not finite, or too many entries */
-      int bad = 0;
-      for (int t = 0; t < nt; t++) bad |= bad_b[t];
-      if (bad || (double)total > FNN_SPARSE_MAX_DENSITY_FOUND * (double)job.rows * (double)k)
-        return FNN_SPARSE_DECLINED;
-      job.check_b = 0;
-      __atomic_fetch_add(&fnn_sparse_stats[0], 1, __ATOMIC_RELAXED);
-    }
-    /* parts of about equal work: entries, plus a fixed cost per row */
-    const double work = (double)total + FNN_SPARSE_ROW_COST * (double)job.rows;
-    double acc = 0;
-    int p = 0;
-    bnd[0] = 0;
-    for (size_t r = 0; r < job.rows && p + 1 < nparts; r++) {
-      acc += (double)pos[r * (ns + 1) + ns] + FNN_SPARSE_ROW_COST;
-      while (p + 1 < nparts && acc >= work * (double)(p + 1) / (double)nparts) bnd[++p] = r + 1;
-    }
-    while (p < nparts) bnd[++p] = job.rows;
-    memset(redo, 0, job.rows);
-    if (nt > 1)
-      fnn_team_run_parts(nt, nparts, FN(sparse_rows_), &job);
-    else
-      FN(sparse_rows_)(&job, 0, 1);
-    for (size_t r = 0; r < job.rows && rc == FNN_OK; r++) {
-      if (!redo[r]) continue;
-      const size_t row = r0 + r;
-      __atomic_fetch_add(&fnn_sparse_stats[1], 1, __ATOMIC_RELAXED);
-      rc = FN(gemm_dense_)(kern, 0, trans_b, 1, n, k, alpha, a + row * lda, lda, b, ldb,
-                           packed_b, beta, c + row * ldc, ldc, bias, act,
-                           z ? z + row * ldz : NULL, ldz);
-    }
-    if (rc != FNN_OK) break;
+      for (size_t p = 0; p < nparts; p++) fn(&job, (int)p, (int)nparts);
   }
+  int bad = 0;
+  for (size_t p = 0; p < nparts; p++) bad |= bad_b[p];
+  if (bad) { /* B holds inf or NaN: all of it again, densely */
+    rc = FN(gemm_dense_)(kern, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, packed_b,
+                         beta, c, ldc, bias, act, z, ldz);
+    goto done;
+  }
+  __atomic_fetch_add(&fnn_sparse_stats[0], 1, __ATOMIC_RELAXED);
+  for (size_t r = 0; r < m && rc == FNN_OK; r++) {
+    if (!redo[r]) continue;
+    __atomic_fetch_add(&fnn_sparse_stats[1], 1, __ATOMIC_RELAXED);
+    rc = FN(gemm_dense_)(kern, trans_a, trans_b, 1, n, k, alpha, trans_a ? a + r : a + r * lda,
+                         lda, b, ldb, packed_b, beta, c + r * ldc, ldc, bias, act,
+                         z ? z + r * ldz : NULL, ldz);
+  }
+done:
+  free(sb);
+  free(sflag);
+  free(redo);
+  free(bad_b);
+  free(bedge);
   return rc;
+}
+
+int FN(fnn_gemm_ex_hint_)(const KERN_T *kern, int trans_a, int trans_b, size_t m, size_t n,
+                          size_t k, T alpha, const T *a, size_t lda, const T *b, size_t ldb,
+                          const T *packed_b, T beta, T *c, size_t ldc, const T *bias,
+                          const fnn_act *act, T *z, size_t ldz, int b_finite) {
+  const int rc = FN(gemm_sparse_)(kern, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb,
+                                  packed_b, beta, c, ldc, bias, act, z, ldz, b_finite);
+  if (rc != FNN_SPARSE_DECLINED) return rc;
+  return FN(gemm_dense_)(kern, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, packed_b,
+                         beta, c, ldc, bias, act, z, ldz);
 }
 
 int FN(fnn_gemm_ex_)(const KERN_T *kern, int trans_a, int trans_b, size_t m, size_t n, size_t k,
                      T alpha, const T *a, size_t lda, const T *b, size_t ldb, const T *packed_b,
                      T beta, T *c, size_t ldc, const T *bias, const fnn_act *act, T *z,
                      size_t ldz) {
-  const int rc = FN(gemm_sparse_)(kern, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb,
-                                  packed_b, beta, c, ldc, bias, act, z, ldz);
-  if (rc != FNN_SPARSE_DECLINED) return rc;
-  return FN(gemm_dense_)(kern, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, packed_b,
-                         beta, c, ldc, bias, act, z, ldz);
+  return FN(fnn_gemm_ex_hint_)(kern, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, packed_b,
+                               beta, c, ldc, bias, act, z, ldz, 0);
 }
 #undef FNN_SPARSE_DECLINED
 

@@ -50,6 +50,11 @@ typedef void (*fnn_spr_f32_t)(size_t cnt, const uint32_t *idx, const float *val,
 typedef void (*fnn_spr_f64_t)(size_t cnt, const uint32_t *idx, const double *val,
                               const double *const *bp, ptrdiff_t brs, int np, int n_last,
                               double *c, double beta, const double *acc_in, double *acc_out);
+/* The transposed sparse kernel: c[idx[t]] += val[t] * brow over np panels (ukr_tmpl.h). */
+typedef void (*fnn_spt_f32_t)(size_t cnt, const uint32_t *idx, const float *val,
+                              const float *brow, int np, float *c, size_t ldc);
+typedef void (*fnn_spt_f64_t)(size_t cnt, const uint32_t *idx, const double *val,
+                              const double *brow, int np, double *c, size_t ldc);
 /* Lists the values of x[0, bnd[ns]) that are not zero, in order, as (idx, val) from
  * index 0; pos[s] (s <= ns) is how many come before bnd[s] (bnd[0] is 0). Writes up to
  * bnd[ns] entries. Returns the count. */
@@ -73,6 +78,7 @@ typedef struct {
   fnn_spr_f32_t spr;     /* the sparse-row kernel, over up to spw panels per call */
   int spw;
   fnn_spl_f32_t spl;     /* may be NULL: the driver's scalar lister */
+  fnn_spt_f32_t spt;     /* the transposed sparse kernel */
 } fnn_kernel_f32;
 
 typedef struct {
@@ -85,6 +91,7 @@ typedef struct {
   fnn_spr_f64_t spr;
   int spw;
   fnn_spl_f64_t spl;
+  fnn_spt_f64_t spt;
 } fnn_kernel_f64;
 
 /* The kernel tables of each family; an entry is NULL where the build has no such family. */
@@ -106,5 +113,16 @@ int fnn_gemm_ex_f64(const fnn_kernel_f64 *kern, int trans_a, int trans_b, size_t
                     size_t k, double alpha, const double *a, size_t lda, const double *b,
                     size_t ldb, const double *packed_b, double beta, double *c, size_t ldc,
                     const double *bias, const fnn_act *act, double *z, size_t ldz);
+/* fnn_gemm_ex, told by b_finite = 1 that B holds no inf or NaN (see gemm_sparse_). */
+int fnn_gemm_ex_hint_f32(const fnn_kernel_f32 *kern, int trans_a, int trans_b, size_t m,
+                         size_t n, size_t k, float alpha, const float *a, size_t lda,
+                         const float *b, size_t ldb, const float *packed_b, float beta, float *c,
+                         size_t ldc, const float *bias, const fnn_act *act, float *z, size_t ldz,
+                         int b_finite);
+int fnn_gemm_ex_hint_f64(const fnn_kernel_f64 *kern, int trans_a, int trans_b, size_t m,
+                         size_t n, size_t k, double alpha, const double *a, size_t lda,
+                         const double *b, size_t ldb, const double *packed_b, double beta,
+                         double *c, size_t ldc, const double *bias, const fnn_act *act,
+                         double *z, size_t ldz, int b_finite);
 
 #endif

@@ -22,6 +22,7 @@ cdef extern from "trainchain.h" nogil:
         void *wp
         int wp_nr
         int wp_use
+        int wp_finite
         double rate
         uint64_t seed
         uint8_t *mask
@@ -36,6 +37,7 @@ cdef extern from "trainchain.h" nogil:
         size_t rows
         size_t cols
         int wp_nr
+        int *wp_finite
     ctypedef struct fnn_adam_job:
         const fnn_adam_item *items
         int count
@@ -131,6 +133,7 @@ cdef class TrainChain:
             st.wp = NULL
             st.wp_nr = 0
             st.wp_use = 0
+            st.wp_finite = 0
             st.has_act = 0
             st.rate = 0.0
             st.seed = 0
@@ -317,12 +320,14 @@ cdef class TrainChain:
                     items[i].wp = NULL
                     items[i].rows = items[i].cols = 0
                     items[i].wp_nr = 0
+                    items[i].wp_finite = NULL
                     for j in range(self._n):
                         if self._steps[j].wp != NULL and self._steps[j].w == items[i].w:
                             items[i].wp = self._steps[j].wp
                             items[i].rows = self._steps[j].k
                             items[i].cols = self._steps[j].n
                             items[i].wp_nr = self._steps[j].wp_nr
+                            items[i].wp_finite = &self._steps[j].wp_finite
                             break
                 job.count = len(entries)
             result = self._run(X, m, sp, TT, LB, SW, red, jp, labels)

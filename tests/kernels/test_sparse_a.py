@@ -152,8 +152,8 @@ def test_nan_in_a_is_kept(rng):
 
 
 def test_where_the_path_is_declined(rng):
-    """A dense A, one row, alpha or beta other than 1 and 0, and a transposed A keep the
-    dense kernel."""
+    """A dense A, one row, alpha or beta other than 1 and 0, and a transposed A with a
+    short K (a batch of 64) keep the dense kernel."""
     dense = rng.standard_normal((64, 200)).astype(np.float32)
     sparse = _sparse(rng, 64, 200, 0.1, np.float32)
     w = rng.standard_normal((200, 30)).astype(np.float32)
@@ -191,3 +191,88 @@ def test_thread_count_does_not_change_bits():
     outs = [run_with_threads(code, t).split() for t in (1, 2, 3)]
     assert outs[0][1] == "3"
     assert outs[0] == outs[1] == outs[2]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m,k,n", [(784, 256, 128), (300, 200, 64), (70, 128, 16)])
+def test_transposed_a_same_bits_as_dense(rng, dtype, m, k, n):
+    """The weight gradient X^T dZ with X mostly zeros (X is k x m, a batch of k rows)."""
+    x = _sparse(rng, k, m, 0.15, dtype)
+    dz = rng.standard_normal((k, n)).astype(dtype)
+
+    def run():
+        c = np.empty((m, n), dtype)
+        _core.gemm(x, dz, c, trans_a=True)
+        return c
+
+    on, off, taken, _ = _both(run)
+    assert taken == 1
+    assert on.tobytes() == off.tobytes()
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(on, x.T.astype(np.float64) @ dz, rtol=tol, atol=tol)
+
+
+def test_transposed_negative_zero_rows_recomputed():
+    k, m, n = 128, 64, 32
+    x = np.zeros((k, m), np.float32)
+    x[5, :] = 0.25
+    x[5, 3] = 0
+    x[0, 3] = 1e-30
+    dz = np.ones((k, n), np.float32)
+    dz[0] = -1e-30  # row 3 of C: -0 from the first term, then +0 terms in the dense kernel
+
+    def run():
+        c = np.empty((m, n), np.float32)
+        _core.gemm(x, dz, c, trans_a=True)
+        return c
+
+    on, off, taken, redone = _both(run)
+    assert taken == 1 and redone == 1
+    assert on.tobytes() == off.tobytes()
+    assert not np.signbit(on[3]).any()
+
+
+def test_transposed_non_finite_b_stays_dense(rng):
+    x = _sparse(rng, 128, 100, 0.1, np.float32)
+    dz = rng.standard_normal((128, 32)).astype(np.float32)
+    dz[9, 4] = np.inf
+
+    def run():
+        c = np.empty((100, 32), np.float32)
+        _core.gemm(x, dz, c, trans_a=True)
+        return c
+
+    on, off, taken, _ = _both(run)
+    assert taken == 0
+    assert on.tobytes() == off.tobytes()
+    assert np.isnan(on[x[9] == 0, 4]).all()
+
+
+def test_training_same_bits_and_weights_that_overflow(rng):
+    """fit on mostly-zero inputs gives the same bits with the path on and off, also when
+    a huge learning rate drives the weights to inf: the packed copies that Adam checked
+    finite spare the forward its check of them, and the others are checked."""
+    import fastnn as keras
+
+    x = _sparse(rng, 256, 300, 0.15, np.float32)
+    x[x < 0] = 0
+    y = rng.integers(0, 10, 256)
+
+    def train(lr):
+        keras.utils.set_random_seed(4)
+        model = keras.Sequential([keras.Input((300,)), keras.layers.Dense(64, activation="relu"),
+                                  keras.layers.Dense(10)])
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        losses = [model.train_on_batch(x[i * 64:(i + 1) * 64], y[i * 64:(i + 1) * 64])
+                  for i in range(4)]
+        return [np.asarray(losses, np.float64)] + [np.asarray(w) for w in model.get_weights()]
+
+    for lr in (1e-3, 3e38):
+        on, off, taken, _ = _both(lambda: train(lr))
+        assert _bits(on) == _bits(off), lr
+        if lr < 1:  # the first layer's forward in each step (the weight gradient's K is 64)
+            assert taken == 4
+        else:  # and once the weights are inf, the forward is dense again
+            assert 1 <= taken < 4
+    assert not np.isfinite(on[1]).all()  # the weights did overflow
