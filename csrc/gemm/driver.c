@@ -170,10 +170,11 @@ FNN_BIT_TESTS(float, uint32_t, 0x7f800000u, 0x80000000u, f32)
 FNN_BIT_TESTS(double, uint64_t, 0x7ff0000000000000ull, 0x8000000000000000ull, f64)
 #undef FNN_BIT_TESTS
 
-/* The sparse path's working memory (about 1.7 MB at 256 x 784), kept per calling thread
- * and grown when a product needs more: allocated and freed per product, it came back from
- * the system each time as fresh pages, and their faults (84,000 in a batch-256 epoch) cost
- * more than the path saved. Freed when the thread ends. */
+/* The sparse path's working memory (a part's lists: at most FNN_SPARSE_CHUNK_ENTRIES values
+ * and their indices), kept per thread and grown when a product needs more: allocated and
+ * freed per product, it came back from the system each time as fresh pages, and their
+ * faults (84,000 in a batch-256 epoch) cost more than the path saved. Freed when the thread
+ * ends. */
 typedef struct {
   void *p;
   size_t cap;
