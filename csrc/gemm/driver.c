@@ -128,8 +128,8 @@ static void fnn_split_update(unsigned slot, double ns0, double rows0, double ns1
 #ifndef FNN_SPARSE_L1_BYTES
 #define FNN_SPARSE_L1_BYTES 65536
 #endif
-/* The transposed case: a part's slice of C's rows takes about this many bytes (for L1),
- * and at most FNN_SPARSE_T_MAX_SLICE rows; ... */
+/* The transposed case: a part's slice of C's rows (columns of A) holds about this many
+ * bytes of C, and at most FNN_SPARSE_T_MAX_SLICE rows; ... */
 #ifndef FNN_SPARSE_T_BLOCK_BYTES
 #define FNN_SPARSE_T_BLOCK_BYTES 16384
 #endif

@@ -597,37 +597,51 @@ static void FN(sparse_rows_)(void *ctx, int part, int nparts) {
   }
 }
 
-/* A transposed, C = A^T B (the weight gradient X^T dZ). Listing each column of A would
- * mean walking down A; instead a part owns a slice of C's rows (all its columns, small
- * enough for L1), zeroes it, and goes down A's rows in order: it lists the row's nonzeros
- * within its slice and adds each, times that row of B, into the row of C it names (the
- * scatter kernel). Every element of C so takes its nonzero terms in the dense kernel's
- * order, from zero, in one K block. Slices are disjoint, so no two threads write one
- * element. */
+/* A transposed, C = A^T B (the weight gradient X^T dZ). Listing each column of A by
+ * walking down it costs as much as the products save; instead a part owns a slice of C's
+ * rows (columns of A), goes down A's rows in order, lists each row's nonzeros within the
+ * slice (the lister), and appends each to its column's list, which so holds that column's
+ * nonzeros in K order. Then each row of C is the forward's sparse kernel over its list
+ * against B's rows, from zero, in one K block: the dense kernel's order. */
 static void FN(sparse_t_rows_)(void *ctx, int part, int nparts) {
   const FN(sparse_job_) *j = (const FN(sparse_job_) *)ctx;
   const KERN_T *kern = j->kern;
-  const size_t NR = j->NR, spw = (size_t)kern->spw, npanels = j->npanels;
-  j->bad_b[part] = !FN(sparse_b_ok_)(j, part, nparts, j->k);
+  const size_t NR = j->NR, spw = (size_t)kern->spw, npanels = j->npanels, k = j->k;
+  j->bad_b[part] = !FN(sparse_b_ok_)(j, part, nparts, k);
   const size_t r0 = j->sb[part], r1 = j->sb[part + 1], w = r1 - r0;
+  char *mem = (char *)fnn_scratch(w * k * (sizeof(uint32_t) + sizeof(T)) + 256);
+  if (!mem) { /* no memory for the lists: these rows are done densely */
+    for (size_t r = r0; r < r1; r++) __atomic_store_n(&j->redo[r], 1, __ATOMIC_RELAXED);
+    return;
+  }
+  T *cval = (T *)mem;
+  uint32_t *cidx = (uint32_t *)(cval + w * k);
+  uint32_t cnt[FNN_SPARSE_T_MAX_SLICE];
   uint32_t tix[FNN_SPARSE_T_MAX_SLICE];
   T tval[FNN_SPARSE_T_MAX_SLICE];
   const uint32_t seg[2] = {0, (uint32_t)w};
   uint32_t tpos[2];
-  T *cb = j->c + r0 * j->ldc;
-  for (size_t r = 0; r < w; r++) memset(cb + r * j->ldc, 0, j->n * sizeof(T)); /* +0 */
-  for (size_t kk = 0; kk < j->k; kk++) {
-    const size_t cnt = FN(spl_)(kern, j->a + kk * j->lda + r0, seg, 1, tix, tval, tpos);
-    if (!cnt) continue;
-    const T *brow = j->b + kk * j->ldb;
-    for (size_t g = 0; g < npanels; g += spw) {
-      const int np = (int)(npanels - g < spw ? npanels - g : spw);
-      kern->spt(cnt, tix, tval, brow + g * NR, np, cb + g * NR, j->ldc);
+  for (size_t r = 0; r < w; r++) cnt[r] = 0;
+  for (size_t kk = 0; kk < k; kk++) {
+    const size_t got = FN(spl_)(kern, j->a + kk * j->lda + r0, seg, 1, tix, tval, tpos);
+    for (size_t t = 0; t < got; t++) {
+      const size_t r = tix[t];
+      cidx[r * k + cnt[r]] = (uint32_t)kk;
+      cval[r * k + cnt[r]] = tval[t];
+      cnt[r]++;
     }
   }
-  for (size_t r = 0; r < w; r++)
-    if (FN(has_neg_zero_)(cb + r * j->ldc, j->n))
-      __atomic_store_n(&j->redo[r0 + r], 1, __ATOMIC_RELAXED);
+  for (size_t r = 0; r < w; r++) {
+    T *crow = j->c + (r0 + r) * j->ldc;
+    for (size_t g = 0; g < npanels; g += spw) {
+      const int np = (int)(npanels - g < spw ? npanels - g : spw);
+      const T *bp[8];
+      for (int q = 0; q < np; q++) bp[q] = j->b + (g + (size_t)q) * NR;
+      kern->spr(cnt[r], cidx + r * k, cval + r * k, bp, (ptrdiff_t)j->ldb, np, (int)NR,
+                crow + g * NR, (T)0, NULL, NULL);
+    }
+    if (FN(has_neg_zero_)(crow, j->n)) __atomic_store_n(&j->redo[r0 + r], 1, __ATOMIC_RELAXED);
+  }
 }
 
 /* The product through the sparse path, or FNN_SPARSE_DECLINED (nothing written) where it
@@ -642,7 +656,7 @@ static int FN(gemm_sparse_)(const KERN_T *kern, int trans_a, int trans_b, size_t
                             const fnn_act *act, T *z, size_t ldz, int b_finite) {
   const int has_epilogue = bias || z || (act && act->kind != FNN_ACT_LINEAR);
   const size_t NR = (size_t)kern->nr, spw = (size_t)kern->spw;
-  if (!fnn_sparse_a_enabled() || !kern->spr || !kern->spt || spw < 1 || spw > 8 ||
+  if (!fnn_sparse_a_enabled() || !kern->spr || spw < 1 || spw > 8 ||
       alpha != (T)1 || beta != (T)0 || (trans_b && !packed_b) || k < FNN_SPARSE_MIN_K ||
       k >= (size_t)UINT32_MAX || m >= (size_t)UINT32_MAX || m < FNN_SPARSE_MIN_ROWS ||
       n == 0 || 2.0 * (double)m * (double)n * (double)k < FNN_SPARSE_MIN_FLOPS)

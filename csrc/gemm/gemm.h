@@ -50,11 +50,6 @@ typedef void (*fnn_spr_f32_t)(size_t cnt, const uint32_t *idx, const float *val,
 typedef void (*fnn_spr_f64_t)(size_t cnt, const uint32_t *idx, const double *val,
                               const double *const *bp, ptrdiff_t brs, int np, int n_last,
                               double *c, double beta, const double *acc_in, double *acc_out);
-/* The transposed sparse kernel: c[idx[t]] += val[t] * brow over np panels (ukr_tmpl.h). */
-typedef void (*fnn_spt_f32_t)(size_t cnt, const uint32_t *idx, const float *val,
-                              const float *brow, int np, float *c, size_t ldc);
-typedef void (*fnn_spt_f64_t)(size_t cnt, const uint32_t *idx, const double *val,
-                              const double *brow, int np, double *c, size_t ldc);
 /* Lists the values of x[0, bnd[ns]) that are not zero, in order, as (idx, val) from
  * index 0; pos[s] (s <= ns) is how many come before bnd[s] (bnd[0] is 0). Writes up to
  * bnd[ns] entries. Returns the count. */
@@ -78,7 +73,6 @@ typedef struct {
   fnn_spr_f32_t spr;     /* the sparse-row kernel, over up to spw panels per call */
   int spw;
   fnn_spl_f32_t spl;     /* may be NULL: the driver's scalar lister */
-  fnn_spt_f32_t spt;     /* the transposed sparse kernel */
 } fnn_kernel_f32;
 
 typedef struct {
@@ -91,7 +85,6 @@ typedef struct {
   fnn_spr_f64_t spr;
   int spw;
   fnn_spl_f64_t spl;
-  fnn_spt_f64_t spt;
 } fnn_kernel_f64;
 
 /* The kernel tables of each family; an entry is NULL where the build has no such family. */

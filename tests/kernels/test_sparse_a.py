@@ -34,9 +34,9 @@ def _both(f):
     return on, off, s1[0] - s0[0], s1[1] - s0[1]
 
 
-def _product(x, w):
-    c = np.empty((x.shape[0], w.shape[1]), x.dtype)
-    _core.gemm(x, w, c)
+def _product(x, w, trans_a=False):
+    c = np.empty((x.shape[1] if trans_a else x.shape[0], w.shape[1]), x.dtype)
+    _core.gemm(x, w, c, trans_a=trans_a)
     return c
 
 
@@ -82,10 +82,15 @@ def test_dense_forward_same_bits_as_dense(rng, dtype, m, k, n, packed):
 def test_every_kernel_family(rng, dtype):
     x = _sparse(rng, 40, 300, 0.2, dtype)
     w = rng.standard_normal((300, 70)).astype(dtype)
+    xt = _sparse(rng, 128, 90, 0.2, dtype)  # and a transposed product, dW-like: X^T dZ
+    dz = rng.standard_normal((128, 64)).astype(dtype)
     try:
         for family in _core.available_kernels():
             _core.set_kernel(family)
             on, off, taken, _ = _both(lambda: _product(x, w))
+            assert taken == 1, family
+            assert on.tobytes() == off.tobytes(), family
+            on, off, taken, _ = _both(lambda: _product(xt, dz, trans_a=True))
             assert taken == 1, family
             assert on.tobytes() == off.tobytes(), family
     finally:

@@ -247,11 +247,11 @@ static TGT size_t spl_avx2_f32(const float *x, const uint32_t *bnd, size_t ns, u
 const fnn_kernel_f32 fnn_kernel_avx2_f32 = {FNN_AVX2_F32_MR, FNN_AVX2_F32_NR, FNN_AVX2_MC,
                                             FNN_AVX2_KC, FNN_AVX2_NC, fnn_ukr_avx2_f32,
                                             FNN_AVX2_WP, fnn_ukr_avx2_f32_wide, PACKA_F32,
-    fnn_ukr_avx2_f32_sparse, fnn_ukr_avx2_f32_spw, spl_avx2_f32, fnn_ukr_avx2_f32_scatter};
+    fnn_ukr_avx2_f32_sparse, fnn_ukr_avx2_f32_spw, spl_avx2_f32};
 const fnn_kernel_f64 fnn_kernel_avx2_f64 = {FNN_AVX2_F64_MR, FNN_AVX2_F64_NR, FNN_AVX2_MC,
                                             FNN_AVX2_KC, FNN_AVX2_NC, fnn_ukr_avx2_f64,
                                             FNN_AVX2_WP, fnn_ukr_avx2_f64_wide, PACKA_F64,
-    fnn_ukr_avx2_f64_sparse, fnn_ukr_avx2_f64_spw, NULL, fnn_ukr_avx2_f64_scatter};
+    fnn_ukr_avx2_f64_sparse, fnn_ukr_avx2_f64_spw, NULL};
 #else
 const fnn_kernel_f32 fnn_kernel_avx2_f32 = {0, 0, 0, 0, 0, 0, 0, 0, 0};
 const fnn_kernel_f64 fnn_kernel_avx2_f64 = {0, 0, 0, 0, 0, 0, 0, 0, 0};

@@ -60,11 +60,11 @@
 const fnn_kernel_f32 fnn_kernel_avx512_f32 = {FNN_AVX512_F32_MR, FNN_AVX512_F32_NR, FNN_AVX512_MC,
                                             FNN_AVX512_KC, FNN_AVX512_NC, fnn_ukr_avx512_f32,
                                             FNN_AVX512_WP, fnn_ukr_avx512_f32_wide, NULL,
-    fnn_ukr_avx512_f32_sparse, fnn_ukr_avx512_f32_spw, NULL, fnn_ukr_avx512_f32_scatter};
+    fnn_ukr_avx512_f32_sparse, fnn_ukr_avx512_f32_spw, NULL};
 const fnn_kernel_f64 fnn_kernel_avx512_f64 = {FNN_AVX512_F64_MR, FNN_AVX512_F64_NR, FNN_AVX512_MC,
                                             FNN_AVX512_KC, FNN_AVX512_NC, fnn_ukr_avx512_f64,
                                             FNN_AVX512_WP, fnn_ukr_avx512_f64_wide, NULL,
-    fnn_ukr_avx512_f64_sparse, fnn_ukr_avx512_f64_spw, NULL, fnn_ukr_avx512_f64_scatter};
+    fnn_ukr_avx512_f64_sparse, fnn_ukr_avx512_f64_spw, NULL};
 #else
 const fnn_kernel_f32 fnn_kernel_avx512_f32 = {0, 0, 0, 0, 0, 0, 0, 0, 0};
 const fnn_kernel_f64 fnn_kernel_avx512_f64 = {0, 0, 0, 0, 0, 0, 0, 0, 0};

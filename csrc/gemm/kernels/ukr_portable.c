@@ -39,9 +39,9 @@ const fnn_kernel_f32 fnn_kernel_portable_f32 = {FNN_PORTABLE_F32_MR, FNN_PORTABL
                                                 FNN_PORTABLE_MC, FNN_PORTABLE_KC,
                                                 FNN_PORTABLE_NC, fnn_ukr_portable_f32,
                                             FNN_PORTABLE_WP, fnn_ukr_portable_f32_wide, NULL,
-    fnn_ukr_portable_f32_sparse, fnn_ukr_portable_f32_spw, NULL, fnn_ukr_portable_f32_scatter};
+    fnn_ukr_portable_f32_sparse, fnn_ukr_portable_f32_spw, NULL};
 const fnn_kernel_f64 fnn_kernel_portable_f64 = {FNN_PORTABLE_F64_MR, FNN_PORTABLE_F64_NR,
                                                 FNN_PORTABLE_MC, FNN_PORTABLE_KC,
                                                 FNN_PORTABLE_NC, fnn_ukr_portable_f64,
                                             FNN_PORTABLE_WP, fnn_ukr_portable_f64_wide, NULL,
-    fnn_ukr_portable_f64_sparse, fnn_ukr_portable_f64_spw, NULL, fnn_ukr_portable_f64_scatter};
+    fnn_ukr_portable_f64_sparse, fnn_ukr_portable_f64_spw, NULL};

@@ -193,54 +193,6 @@ TGT void SPARSE_NAME(UKR_NAME)(size_t cnt, const uint32_t *idx, const T *val,
     default: break;
   }
 }
-/* The transposed case, C = A^T B with A mostly zeros (the weight gradient X^T dZ): one row
- * of B (np panels, contiguous from brow) times the entries (idx[t], val[t]) of the same
- * row of A, each added into its row of C: c[idx[t]] = val[t] * brow + c[idx[t]]. Taken
- * over A's rows in order, from C = 0, each element of C sees the dense kernel's
- * multiply-adds on its nonzero terms, in the dense kernel's order. */
-#define SCATTER_NAME(n) SCATTER_NAME_(n)
-#define SCATTER_NAME_(n) n##_scatter
-#define TBODY_NAME(n) TBODY_NAME_(n)
-#define TBODY_NAME_(n) n##_scatter_body
-static inline __attribute__((always_inline)) TGT void TBODY_NAME(UKR_NAME)(
-    size_t cnt, const uint32_t *idx, const T *val, const T *brow, const int NP, T *c,
-    size_t ldc) {
-  V bv[SPW][NV];
-  UNROLL for (int q = 0; q < NP; q++)
-    UNROLL for (int v = 0; v < NV; v++) bv[q][v] = VLOAD(brow + q * NR + v * VL);
-  for (size_t t = 0; t < cnt; t++) {
-    const V av = VSET1(val[t]);
-    T *cr = c + (size_t)idx[t] * ldc;
-    UNROLL for (int q = 0; q < NP; q++)
-      UNROLL for (int v = 0; v < NV; v++) {
-        T *p = cr + q * NR + v * VL;
-        VSTORE(p, VFMA(av, bv[q][v], VLOAD(p)));
-      }
-  }
-}
-
-TGT void SCATTER_NAME(UKR_NAME)(size_t cnt, const uint32_t *idx, const T *val, const T *brow,
-                                int np, T *c, size_t ldc) {
-  switch (np) {
-#define TCASE(P) \
-    case P: TBODY_NAME(UKR_NAME)(cnt, idx, val, brow, P, c, ldc); break;
-    TCASE(1)
-#if SPW >= 2
-    TCASE(2)
-#endif
-#if SPW >= 4
-    TCASE(3)
-    TCASE(4)
-#endif
-#undef TCASE
-    default: break;
-  }
-}
-#undef SCATTER_NAME
-#undef SCATTER_NAME_
-#undef TBODY_NAME
-#undef TBODY_NAME_
-
 /* panels per call of the sparse kernel, for the kernel table */
 #define SPW_CONST(n) SPW_CONST_(n)
 #define SPW_CONST_(n) n##_spw
