@@ -133,10 +133,10 @@ static void fnn_split_update(unsigned slot, double ns0, double rows0, double ns1
 #ifndef FNN_SPARSE_T_BLOCK_BYTES
 #define FNN_SPARSE_T_BLOCK_BYTES 16384
 #endif
-/* ... and needs K (the batch) this long: at 32 its zeroing and listing cost more than the
- * dense product (bench/RESULTS.md). */
+/* ... and needs K (the batch) this long: a batch-32 step was 2-4 % faster with it
+ * (bench/RESULTS.md). */
 #ifndef FNN_SPARSE_T_MIN_K
-#define FNN_SPARSE_T_MIN_K 128
+#define FNN_SPARSE_T_MIN_K 32
 #endif
 #ifndef FNN_SPARSE_T_MAX_SLICE
 #define FNN_SPARSE_T_MAX_SLICE 64
