@@ -4,6 +4,7 @@ turning the path off (_core.set_sparse_a(False)), and NumPy's values; the counte
 _core.sparse_a_stats() show that the path was taken (or declined) where it should be."""
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from fastnn import _core
 from fastnn.ops._spec import activation_spec
@@ -282,3 +283,27 @@ def test_training_same_bits_and_weights_that_overflow(rng):
         else:  # and once the weights are inf, the products are dense again
             assert 1 <= taken < 8
     assert not np.isfinite(on[1]).all()  # the weights did overflow
+
+
+@settings(max_examples=80, deadline=None)
+@given(m=st.sampled_from([8, 9, 31, 97, 130]), k=st.sampled_from([16, 33, 129, 400, 800]),
+       n=st.sampled_from([1, 8, 17, 64, 130]), density=st.sampled_from([0.02, 0.1, 0.24]),
+       trans=st.booleans(), packed=st.booleans(), dtype=st.sampled_from(DTYPES))
+def test_random_shapes_same_bits_as_dense(m, k, n, density, trans, packed, dtype):
+    """Whatever the path decides (taken or declined), the bits are the dense kernel's."""
+    rng = np.random.default_rng(m * 7919 + k * 104729 + n * 13 + int(density * 100))
+    if trans:
+        x = _sparse(rng, k, m, density, dtype)  # X^T B, X stored k x m
+        b = rng.standard_normal((k, n)).astype(dtype)
+        on, off, _, _ = _both(lambda: _product(x, b, trans_a=True))
+        ref = x.T.astype(np.float64) @ b
+    else:
+        x = _sparse(rng, m, k, density, dtype)
+        w = rng.standard_normal((k, n)).astype(dtype)
+        bias = rng.standard_normal(n).astype(dtype)
+        on, off, _, _ = _both(lambda: _forward(x, w, bias, packed))
+        ref = x.astype(np.float64) @ w + bias
+        on, off = on[1], off[1]
+    assert on.tobytes() == off.tobytes()
+    tol = 1e-4 if dtype == np.float32 else 1e-11
+    np.testing.assert_allclose(on, ref, rtol=tol, atol=tol)
