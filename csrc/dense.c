@@ -13,17 +13,18 @@
 #define DENSE_IMPL(T, SFX)                                                                      \
   int fnn_dense_forward_hint_##SFX(const T *x_bi, size_t m, size_t k, const T *w_io,            \
                                    const T *w_packed, size_t n, const T *b_o,                   \
-                                   const fnn_act *act, T *z_bo, T *y_bo, int w_finite) {        \
+                                   const fnn_act *act, T *z_bo, T *y_bo, int w_finite,          \
+                                   int *sparse) {                                               \
     return fnn_gemm_ex_hint_##SFX(fnn_kernel_##SFX##_current(), 0, 0, m, n, k, (T)1, x_bi, k,  \
                                   w_io, n, w_packed, (T)0, y_bo, n, b_o, act, z_bo, n,          \
-                                  w_finite);                                                    \
+                                  w_finite, sparse);                                            \
   }                                                                                             \
                                                                                                 \
   int fnn_dense_forward_##SFX(const T *x_bi, size_t m, size_t k, const T *w_io,                 \
                               const T *w_packed, size_t n, const T *b_o, const fnn_act *act,    \
                               T *z_bo, T *y_bo) {                                               \
     return fnn_dense_forward_hint_##SFX(x_bi, m, k, w_io, w_packed, n, b_o, act, z_bo, y_bo,   \
-                                        0);                                                     \
+                                        0, NULL);                                               \
   }                                                                                             \
                                                                                                 \
   /* dz = dy * act'(z) and db = the column sums of dz, in one pass over column blocks of   \

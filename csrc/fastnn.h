@@ -133,14 +133,21 @@ int fnn_dense_forward_f32(const float *x_bi, size_t m, size_t k, const float *w_
 int fnn_dense_forward_f64(const double *x_bi, size_t m, size_t k, const double *w_io,
                           const double *w_packed, size_t n, const double *b_o,
                           const fnn_act *act, double *z_bo, double *y_bo);
+/* Whether all n values are finite (no inf, no NaN): Adam's check of the packed copies it
+ * writes and the sparse products' check of B (gemm/driver_tmpl.h). */
+int fnn_all_finite_f32(const float *p, size_t n);
+int fnn_all_finite_f64(const double *p, size_t n);
 /* fnn_dense_forward, told by w_finite = 1 that the weights it reads (w_packed where given)
- * hold no inf or NaN, which spares a product with a mostly-zero x its check of them. */
+ * hold no inf or NaN, which spares a product with a mostly-zero x its check of them;
+ * *sparse (when not NULL) is set to whether the product went that way. */
 int fnn_dense_forward_hint_f32(const float *x_bi, size_t m, size_t k, const float *w_io,
                                const float *w_packed, size_t n, const float *b_o,
-                               const fnn_act *act, float *z_bo, float *y_bo, int w_finite);
+                               const fnn_act *act, float *z_bo, float *y_bo, int w_finite,
+                               int *sparse);
 int fnn_dense_forward_hint_f64(const double *x_bi, size_t m, size_t k, const double *w_io,
                                const double *w_packed, size_t n, const double *b_o,
-                               const fnn_act *act, double *z_bo, double *y_bo, int w_finite);
+                               const fnn_act *act, double *z_bo, double *y_bo, int w_finite,
+                               int *sparse);
 
 /* Backward of the dense layer.
  *   dz_bo = dy_bo * act'(.)  (from y_bo, or from z_bo when the derivative needs it);

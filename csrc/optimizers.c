@@ -412,11 +412,11 @@ typedef struct {
   T *wp;
   size_t rows, cols;
   int nr;
-  int *not_finite; /* set when an updated value is inf or NaN */
+  int *not_finite; /* set when an updated value is inf or NaN; NULL: not checked */
 } FN(adam_pack_args);
 
-/* Whether n values are all finite: the exponent bits tested, so that the loop vectorises. */
-FNN_OPT_CLONES static int FN(all_finite)(const T *p, size_t n) {
+/* fnn_all_finite (fastnn.h): the exponent bits tested, so that the loop vectorises. */
+FNN_OPT_CLONES int FN(fnn_all_finite)(const T *p, size_t n) {
   int bad = 0;
   for (size_t i = 0; i < n; i++) {
     UBITS u;
@@ -432,7 +432,8 @@ static void FN(adam_pack_range)(size_t lo, size_t hi, const void *vargs) {
     const size_t e = hi - s < FNN_OPT_PACK_SUB ? hi : s + FNN_OPT_PACK_SUB;
     FN(adam_range)(s, e, &pa->a);
     FN(fnn_pack_b_span)(pa->rows, pa->cols, pa->nr, pa->a.w, s, e, pa->wp);
-    if (!FN(all_finite)(pa->a.w + s, e - s)) __atomic_store_n(pa->not_finite, 1, __ATOMIC_RELAXED);
+    if (pa->not_finite && !FN(fnn_all_finite)(pa->a.w + s, e - s))
+      __atomic_store_n(pa->not_finite, 1, __ATOMIC_RELAXED);
   }
 }
 
@@ -441,16 +442,17 @@ void FN(fnn_adam_update_packed)(T *w, const T *g, T *m, T *v, T *vhat, size_t n,
                                 double alpha, double eps, T *wp, size_t rows, size_t cols,
                                 int nr, int *wp_finite) {
   int not_finite = 0;
+  const int check = wp_finite && *wp_finite;
   FN(adam_pack_args) pa = {{w, g, m, v, vhat, FN(make_pre)(c), (T)omb1, (T)omb2, (T)alpha,
                             (T)eps},
-                           wp, rows, cols, nr, &not_finite};
+                           wp, rows, cols, nr, check ? &not_finite : NULL};
   if (!wp || rows * cols != n) {
     fnn_opt_run(n, FN(adam_range), &pa.a);
     if (wp_finite) *wp_finite = 0;
     return;
   }
   fnn_opt_run(n, FN(adam_pack_range), &pa);
-  if (wp_finite) *wp_finite = !not_finite;
+  if (wp_finite) *wp_finite = check && !not_finite;
 }
 
 void FN(fnn_adam_update)(T *w, const T *g, T *m, T *v, T *vhat, size_t n,

@@ -81,8 +81,9 @@ void fnn_adam_update_f64(double *w, const double *g, double *m, double *v, doubl
 /* fnn_adam_update, which also writes the updated w (rows x cols, row-major) into wp in
  * the packed layout with panels nr wide (fnn_pack_b_span; the zero columns of a partial
  * last panel are not written). With wp NULL or rows * cols != n it is fnn_adam_update.
- * *wp_finite (when not NULL) is set to 1 when wp was written and every value is finite
- * (a sparse product may then skip its check of B, gemm/driver_tmpl.h), else 0. */
+ * *wp_finite (when not NULL): on entry, whether to check the written values; on return, 1
+ * when they were checked, wp was written and every value is finite, else 0 (a sparse
+ * product may then skip its check of B, gemm/driver_tmpl.h). */
 void fnn_adam_update_packed_f32(float *w, const float *g, float *m, float *v, float *vhat,
                                 size_t n, const fnn_opt_common *c, double omb1, double omb2,
                                 double alpha, double eps, float *wp, size_t rows, size_t cols,

@@ -16,10 +16,13 @@
       T *y = (T *)st->y;                                                                      \
       if (st->op == FNN_TRAIN_DENSE) {                                                        \
         const T *wp = st->wp && st->wp_use && st->wp_nr == nr_now ? (const T *)st->wp : NULL; \
+        int sparse = 0;                                                                       \
         rc = fnn_dense_forward_hint_##SFX(cur, m, st->k, (const T *)st->w, wp, st->n,         \
                                           (const T *)st->bias, st->has_act ? &st->act : NULL, \
-                                          (T *)st->z, y, wp && st->wp_finite);                \
+                                          (T *)st->z, y, wp && st->wp_finite, &sparse);       \
         if (rc) return rc;                                                                    \
+        /* the hint is used; now it asks Adam to check its copy only where it will help */   \
+        ((fnn_train_step *)st)->wp_finite = sparse;                                           \
       } else if (st->op == FNN_TRAIN_DROPOUT) {                                               \
         fnn_dropout_forward_##SFX(cur, y, st->mask, m * st->n, (T)st->rate, st->seed,         \
                                   streams[s]);                                                \

@@ -37,8 +37,11 @@ typedef struct {
   void *wp;
   int wp_nr;
   int wp_use;
-  /* Set by Adam's update that wrote wp: 1 when every value it wrote is finite, which
-   * spares a sparse forward product its check of B. Starts at 0. */
+  /* Written by the step (the struct is otherwise read-only to it). After Adam's update:
+   * 1 when it checked wp and every value it wrote is finite, which spares the next forward
+   * product that skips x's zeros its check of w. The forward then sets it to whether its
+   * product went that way, which asks Adam for the check (dense inputs are spared it).
+   * Starts at 0. */
   int wp_finite;
   /* both */
   void *y;             /* output, rows_max x n */
@@ -61,7 +64,7 @@ typedef struct {
   void *wp;
   size_t rows, cols;
   int wp_nr;
-  int *wp_finite; /* the step's wp_finite, set with wp; or NULL */
+  int *wp_finite; /* the step's wp_finite (fnn_adam_update_packed's), set with wp; or NULL */
 } fnn_adam_item;
 
 typedef struct {

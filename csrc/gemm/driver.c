@@ -101,8 +101,10 @@ static void fnn_split_update(unsigned slot, double ns0, double rows0, double ns1
 #define FNN_SPARSE_PROBE 4096
 #endif
 /* ... has at most this fraction of them not zero. At 256 x 784 x 128 on one core of the 2-core
- * VM, listing cost about 70 us and the sparse products about 1900 us per unit of density,
- * against 630 us dense: even at about 0.3. */
+ * VM, the path's first version listed in about 70 us and multiplied in about 1900 us per
+ * unit of density, against 630 us dense: even at about 0.3 (bench/RESULTS.md has the later
+ * versions' times, all faster, at MNIST's 0.19). The sample stops as soon as it holds more
+ * nonzeros than this allows. */
 #ifndef FNN_SPARSE_MAX_DENSITY
 #define FNN_SPARSE_MAX_DENSITY 0.25
 #endif
@@ -145,18 +147,8 @@ static void fnn_split_update(unsigned slot, double ns0, double rows0, double ns1
 #define FNN_SPARSE_PARTS_PER_THREAD 4
 #endif
 
-/* Whether n values are all finite (exponent bits not all ones), and whether a row holds a
- * -0: tested on the bits, so that the loops vectorise. */
-#define FNN_BIT_TESTS(T, U, EXP, NEG_ZERO, SFX)                \
-  static int all_finite_##SFX(const T *p, size_t n) {          \
-    U bad = 0;                                                 \
-    for (size_t i = 0; i < n; i++) {                           \
-      U u;                                                     \
-      memcpy(&u, p + i, sizeof u);                             \
-      bad |= (u & (EXP)) == (EXP);                             \
-    }                                                          \
-    return !bad;                                               \
-  }                                                            \
+/* Whether a row holds a -0, tested on the bits so that the loop vectorises. */
+#define FNN_NEG_ZERO_TEST(T, U, NEG_ZERO, SFX)                 \
   static int has_neg_zero_##SFX(const T *p, size_t n) {        \
     U hit = 0;                                                 \
     for (size_t i = 0; i < n; i++) {                           \
@@ -166,9 +158,9 @@ static void fnn_split_update(unsigned slot, double ns0, double rows0, double ns1
     }                                                          \
     return hit != 0;                                           \
   }
-FNN_BIT_TESTS(float, uint32_t, 0x7f800000u, 0x80000000u, f32)
-FNN_BIT_TESTS(double, uint64_t, 0x7ff0000000000000ull, 0x8000000000000000ull, f64)
-#undef FNN_BIT_TESTS
+FNN_NEG_ZERO_TEST(float, uint32_t, 0x80000000u, f32)
+FNN_NEG_ZERO_TEST(double, uint64_t, 0x8000000000000000ull, f64)
+#undef FNN_NEG_ZERO_TEST
 
 /* The sparse path's working memory (a part's lists: at most FNN_SPARSE_CHUNK_ENTRIES values
  * and their indices), kept per thread and grown when a product needs more: allocated and

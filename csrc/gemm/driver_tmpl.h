@@ -511,11 +511,11 @@ static int FN(sparse_b_ok_)(const FN(sparse_job_) *j, int part, int nparts, size
   if (j->b_finite) return 1;
   if (j->packed_b) {
     fnn_share(j->npanels * j->NR * brows, part, nparts, &lo, &hi);
-    return FN(all_finite_)(j->packed_b + lo, hi - lo);
+    return FN(fnn_all_finite_)(j->packed_b + lo, hi - lo);
   }
   fnn_share(brows, part, nparts, &lo, &hi);
   for (size_t kk = lo; kk < hi; kk++)
-    if (!FN(all_finite_)(j->b + kk * j->ldb, j->n)) return 0;
+    if (!FN(fnn_all_finite_)(j->b + kk * j->ldb, j->n)) return 0;
   return 1;
 }
 
@@ -667,11 +667,13 @@ static int FN(gemm_sparse_)(const KERN_T *kern, int trans_a, int trans_b, size_t
   const size_t srows = trans_a ? k : m, scols = trans_a ? m : k;
   size_t prow = (FNN_SPARSE_PROBE + scols - 1) / scols;
   if (prow > srows) prow = srows;
+  const double most = FNN_SPARSE_MAX_DENSITY * (double)prow * (double)scols;
   size_t nz = 0;
-  for (size_t i = 0; i < prow; i++)
+  for (size_t i = 0; i < prow; i++) {
     for (size_t e = 0; e < scols; e++) nz += a[i * lda + e] != (T)0;
+    if ((double)nz > most) return FNN_SPARSE_DECLINED; /* a dense A stops early */
+  }
   const double density = (double)nz / ((double)prow * (double)scols);
-  if (density > FNN_SPARSE_MAX_DENSITY) return FNN_SPARSE_DECLINED;
 
   const int nt = fnn_team_threads_for(2.0 * density * (double)m * (double)n * (double)k);
   const size_t npanels = (n + NR - 1) / NR;
@@ -774,9 +776,10 @@ done:
 int FN(fnn_gemm_ex_hint_)(const KERN_T *kern, int trans_a, int trans_b, size_t m, size_t n,
                           size_t k, T alpha, const T *a, size_t lda, const T *b, size_t ldb,
                           const T *packed_b, T beta, T *c, size_t ldc, const T *bias,
-                          const fnn_act *act, T *z, size_t ldz, int b_finite) {
+                          const fnn_act *act, T *z, size_t ldz, int b_finite, int *sparse) {
   const int rc = FN(gemm_sparse_)(kern, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb,
                                   packed_b, beta, c, ldc, bias, act, z, ldz, b_finite);
+  if (sparse) *sparse = rc != FNN_SPARSE_DECLINED;
   if (rc != FNN_SPARSE_DECLINED) return rc;
   return FN(gemm_dense_)(kern, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, packed_b,
                          beta, c, ldc, bias, act, z, ldz);
@@ -787,7 +790,7 @@ int FN(fnn_gemm_ex_)(const KERN_T *kern, int trans_a, int trans_b, size_t m, siz
                      T beta, T *c, size_t ldc, const T *bias, const fnn_act *act, T *z,
                      size_t ldz) {
   return FN(fnn_gemm_ex_hint_)(kern, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, packed_b,
-                               beta, c, ldc, bias, act, z, ldz, 0);
+                               beta, c, ldc, bias, act, z, ldz, 0, NULL);
 }
 #undef FNN_SPARSE_DECLINED
 

@@ -106,16 +106,18 @@ int fnn_gemm_ex_f64(const fnn_kernel_f64 *kern, int trans_a, int trans_b, size_t
                     size_t k, double alpha, const double *a, size_t lda, const double *b,
                     size_t ldb, const double *packed_b, double beta, double *c, size_t ldc,
                     const double *bias, const fnn_act *act, double *z, size_t ldz);
-/* fnn_gemm_ex, told by b_finite = 1 that B holds no inf or NaN (see gemm_sparse_). */
+/* fnn_gemm_ex, told by b_finite = 1 that B holds no inf or NaN (see gemm_sparse_); *sparse
+ * (when not NULL) is set to whether the product went the sparse way (A was found mostly
+ * zeros), where that hint helps. */
 int fnn_gemm_ex_hint_f32(const fnn_kernel_f32 *kern, int trans_a, int trans_b, size_t m,
                          size_t n, size_t k, float alpha, const float *a, size_t lda,
                          const float *b, size_t ldb, const float *packed_b, float beta, float *c,
                          size_t ldc, const float *bias, const fnn_act *act, float *z, size_t ldz,
-                         int b_finite);
+                         int b_finite, int *sparse);
 int fnn_gemm_ex_hint_f64(const fnn_kernel_f64 *kern, int trans_a, int trans_b, size_t m,
                          size_t n, size_t k, double alpha, const double *a, size_t lda,
                          const double *b, size_t ldb, const double *packed_b, double beta,
                          double *c, size_t ldc, const double *bias, const fnn_act *act,
-                         double *z, size_t ldz, int b_finite);
+                         double *z, size_t ldz, int b_finite, int *sparse);
 
 #endif
