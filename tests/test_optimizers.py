@@ -47,6 +47,13 @@ def _ref_clip(grads, t, clipnorm=None, clipvalue=None, global_clipnorm=None):
     return grads
 
 
+def _pow(b, s):
+    """b ** s, rounded once to b's dtype, as libm's pow and powf give it (the kernels call
+    them). NumPy's own power is not correctly rounded on every CPU: on AVX-512 machines
+    its float32 power(0.9, 4) is 0.6561, one unit in the last place above 0.6560999."""
+    return type(b)(math.pow(float(b), float(s)))
+
+
 def reference(kind, cfg, w0s, grad_seq):
     """Run `kind` for len(grad_seq) steps from w0s with Keras 3's arithmetic; return ws."""
     cfg = dict(cfg)
@@ -69,7 +76,7 @@ def reference(kind, cfg, w0s, grad_seq):
             ws = [w - w * t(wd) * lr for w in ws]
         if kind == "nadam":
             b1 = cfg.get("beta_1", 0.9)
-            u_product = u_product * t(b1) * (t(1.0) - t(0.5) * np.power(t(0.96), t(it + 1)))
+            u_product = u_product * t(b1) * (t(1.0) - t(0.5) * _pow(t(0.96), t(it + 1)))
         for i, g in enumerate(grads):
             w = ws[i]
             if kind == "sgd":
@@ -111,7 +118,7 @@ def reference(kind, cfg, w0s, grad_seq):
                 b1, b2 = cfg.get("beta_1", 0.9), cfg.get("beta_2", 0.999)
                 eps = t(cfg.get("epsilon", 1e-7))
                 step = t(it + 1)
-                b1p, b2p = np.power(t(b1), step), np.power(t(b2), step)
+                b1p, b2p = _pow(t(b1), step), _pow(t(b2), step)
                 alpha = lr * np.sqrt(t(1) - b2p) / (t(1) - b1p)
                 s1[i] = s1[i] + (g - s1[i]) * t(1 - b1)
                 s2[i] = s2[i] + (np.square(g) - s2[i]) * t(1 - b2)
@@ -123,17 +130,17 @@ def reference(kind, cfg, w0s, grad_seq):
             elif kind == "adamax":
                 b1, b2 = cfg.get("beta_1", 0.9), cfg.get("beta_2", 0.999)
                 eps = t(cfg.get("epsilon", 1e-7))
-                b1p = np.power(t(b1), t(it + 1))
+                b1p = _pow(t(b1), t(it + 1))
                 s1[i] = s1[i] + (g - s1[i]) * t(1 - b1)
                 s2[i] = np.maximum(t(b2) * s2[i], np.abs(g))
                 w = w - (lr * s1[i]) / ((t(1) - b1p) * (s2[i] + eps))
             elif kind == "nadam":
                 b1, b2 = t(cfg.get("beta_1", 0.9)), t(cfg.get("beta_2", 0.999))
                 eps = t(cfg.get("epsilon", 1e-7))
-                u_t = b1 * (t(1.0) - t(0.5) * np.power(t(0.96), t(it + 1)))
-                u_t1 = b1 * (t(1.0) - t(0.5) * np.power(t(0.96), t(it + 2)))
+                u_t = b1 * (t(1.0) - t(0.5) * _pow(t(0.96), t(it + 1)))
+                u_t1 = b1 * (t(1.0) - t(0.5) * _pow(t(0.96), t(it + 2)))
                 p_t1 = u_product * u_t1
-                b2p = np.power(b2, t(it + 1))
+                b2p = _pow(b2, t(it + 1))
                 s1[i] = s1[i] + (g - s1[i]) * (t(1) - b1)
                 s2[i] = s2[i] + (np.square(g) - s2[i]) * (t(1) - b2)
                 m_hat = (u_t1 * s1[i]) / (t(1) - p_t1) + ((t(1) - u_t) * g) / (t(1) - u_product)

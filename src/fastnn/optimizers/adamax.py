@@ -1,8 +1,7 @@
 """Adamax: Adam with the infinity norm in place of the second moment."""
-import numpy as np
 
 from fastnn import _core
-from fastnn.optimizers.base import Optimizer, _real
+from fastnn.optimizers.base import Optimizer, _pow, _real
 
 __all__ = ["Adamax"]
 
@@ -45,7 +44,7 @@ class Adamax(Optimizer):
         self.epsilon = _real(epsilon, "epsilon", lo=0.0)
 
     def _step_scalars(self, t, lr_t):
-        b1p = np.power(t(self.beta_1), t(self._iterations + 1))
+        b1p = _pow(t, t(self.beta_1), self._iterations + 1)
         return (float(t(1) - b1p),)
 
     def _update(self, slots, w, g, lr, wd, clip, scalars):

@@ -23,6 +23,14 @@ from fastnn.optimizers.state import OptimizerState, _unwrap
 __all__ = ["Optimizer"]
 
 
+def _pow(t, base, step):
+    """base ** step in the dtype t, rounded once from libm's double pow, so that the result
+    is the same on every CPU, as the kernels' pow and powf are (NumPy's power is not
+    correctly rounded on some: on AVX-512 machines its float32 0.9 ** 4 is one unit in the
+    last place too high)."""
+    return t(math.pow(float(base), float(step)))
+
+
 def _real(value, name, lo=None, hi=None, allow_none=False):
     """A finite-or-inf real number in [lo, hi] as a float (None passes when allowed)."""
     if value is None and allow_none:

@@ -2,7 +2,7 @@
 import numpy as np
 
 from fastnn import _core
-from fastnn.optimizers.base import Optimizer, _real
+from fastnn.optimizers.base import Optimizer, _pow, _real
 
 __all__ = ["Nadam"]
 
@@ -61,17 +61,17 @@ class Nadam(Optimizer):
 
     def _before_update(self, work):
         t = self._u_product.dtype.type
-        power = np.power(t(0.96), t(self._iterations + 1))
+        power = _pow(t, t(0.96), self._iterations + 1)
         self._u_product[...] = (self._u_product[()] * t(self.beta_1)) * (t(1.0) - t(0.5) * power)
 
     def _step_scalars(self, t, lr_t):
         one, half, decay = t(1.0), t(0.5), t(0.96)
         b1, b2 = t(self.beta_1), t(self.beta_2)
-        u_t = b1 * (one - half * np.power(decay, t(self._iterations + 1)))
-        u_t1 = b1 * (one - half * np.power(decay, t(self._iterations + 2)))
+        u_t = b1 * (one - half * _pow(t, decay, self._iterations + 1))
+        u_t1 = b1 * (one - half * _pow(t, decay, self._iterations + 2))
         p_t = t(self._u_product[()])
         p_t1 = p_t * u_t1
-        b2p = np.power(b2, t(self._iterations + 1))
+        b2p = _pow(t, b2, self._iterations + 1)
         return tuple(float(x) for x in (one - b1, one - b2, u_t1, one - p_t1, one - u_t,
                                         one - p_t, one - b2p))
 
