@@ -34,6 +34,13 @@ void fnn_set_thread_cap(int n);
  * dense kernel (which 1) since the process started. */
 void fnn_set_sparse_a(int on);
 long fnn_sparse_a_stat(int which);
+/* The kernel family's lister of nonzeros (gemm.h, fnn_spl_*), for the tests: the nonzero
+ * values of x[0, bnd[ns]) as (idx, val), pos[s] of them before bnd[s]; idx and val hold
+ * bnd[ns] entries. Returns the count. */
+size_t fnn_sparse_list_f32(const float *x, const uint32_t *bnd, size_t ns, uint32_t *idx,
+                           float *val, uint32_t *pos);
+size_t fnn_sparse_list_f64(const double *x, const uint32_t *bnd, size_t ns, uint32_t *idx,
+                           double *val, uint32_t *pos);
 int fnn_openmp_enabled(void);
 /* Threads for a kernel of `flops` floating-point operations: 1 below the point where a
  * fork/join costs more than it saves, else fnn_get_num_threads() (see threads.c for why

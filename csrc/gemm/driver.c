@@ -143,6 +143,11 @@ static void fnn_split_update(unsigned slot, double ns0, double rows0, double ns1
 #ifndef FNN_SPARSE_T_MAX_SLICE
 #define FNN_SPARSE_T_MAX_SLICE 64
 #endif
+/* ... and K in at most this many of the dense driver's K blocks (a batch of 256 is two
+ * blocks with the AVX-512 kernels' kc of 192). */
+#ifndef FNN_SPARSE_T_MAX_KBLOCKS
+#define FNN_SPARSE_T_MAX_KBLOCKS 8
+#endif
 #ifndef FNN_SPARSE_PARTS_PER_THREAD
 #define FNN_SPARSE_PARTS_PER_THREAD 4
 #endif

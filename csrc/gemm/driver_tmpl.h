@@ -602,7 +602,9 @@ static void FN(sparse_rows_)(void *ctx, int part, int nparts) {
  * rows (columns of A), goes down A's rows in order, lists each row's nonzeros within the
  * slice (the lister), and appends each to its column's list, which so holds that column's
  * nonzeros in K order. Then each row of C is the forward's sparse kernel over its list
- * against B's rows, from zero, in one K block: the dense kernel's order. */
+ * against B's rows, one call per K block of the dense driver (the part of the list in
+ * that block, from zero; C = the first block's sum, then C + each later one's): the dense
+ * kernel's order. */
 static void FN(sparse_t_rows_)(void *ctx, int part, int nparts) {
   const FN(sparse_job_) *j = (const FN(sparse_job_) *)ctx;
   const KERN_T *kern = j->kern;
@@ -616,29 +618,48 @@ static void FN(sparse_t_rows_)(void *ctx, int part, int nparts) {
   }
   T *cval = (T *)mem;
   uint32_t *cidx = (uint32_t *)(cval + w * k);
+  /* the dense driver's K blocks; bpos[b][r]: entries of row r's list before block b */
+  const size_t kblocks = (k + kern->kc - 1) / kern->kc, KC = (k + kblocks - 1) / kblocks;
+  uint32_t bpos[FNN_SPARSE_T_MAX_KBLOCKS + 1][FNN_SPARSE_T_MAX_SLICE];
   uint32_t cnt[FNN_SPARSE_T_MAX_SLICE];
   uint32_t tix[FNN_SPARSE_T_MAX_SLICE];
   T tval[FNN_SPARSE_T_MAX_SLICE];
   const uint32_t seg[2] = {0, (uint32_t)w};
   uint32_t tpos[2];
   for (size_t r = 0; r < w; r++) cnt[r] = 0;
-  for (size_t kk = 0; kk < k; kk++) {
-    const size_t got = FN(spl_)(kern, j->a + kk * j->lda + r0, seg, 1, tix, tval, tpos);
-    for (size_t t = 0; t < got; t++) {
-      const size_t r = tix[t];
-      cidx[r * k + cnt[r]] = (uint32_t)kk;
-      cval[r * k + cnt[r]] = tval[t];
-      cnt[r]++;
+  for (size_t kb = 0, kk = 0; kb < kblocks; kb++) {
+    for (size_t r = 0; r < w; r++) bpos[kb][r] = cnt[r];
+    const size_t kend = kk + KC < k ? kk + KC : k;
+    for (; kk < kend; kk++) {
+      const size_t got = FN(spl_)(kern, j->a + kk * j->lda + r0, seg, 1, tix, tval, tpos);
+      for (size_t t = 0; t < got; t++) {
+        const size_t r = tix[t];
+        cidx[r * k + cnt[r]] = (uint32_t)kk;
+        cval[r * k + cnt[r]] = tval[t];
+        cnt[r]++;
+      }
     }
   }
+  for (size_t r = 0; r < w; r++) bpos[kblocks][r] = cnt[r];
+  const size_t whole = j->n / NR; /* B's whole panels, read in place; then bedge's */
   for (size_t r = 0; r < w; r++) {
     T *crow = j->c + (r0 + r) * j->ldc;
-    for (size_t g = 0; g < npanels; g += spw) {
-      const int np = (int)(npanels - g < spw ? npanels - g : spw);
-      const T *bp[8];
+    const uint32_t *ri = cidx + r * k;
+    const T *rv = cval + r * k;
+    const T *bp[8];
+    for (size_t g = 0; g < whole; g += spw) {
+      const int np = (int)(whole - g < spw ? whole - g : spw);
       for (int q = 0; q < np; q++) bp[q] = j->b + (g + (size_t)q) * NR;
-      kern->spr(cnt[r], cidx + r * k, cval + r * k, bp, (ptrdiff_t)j->ldb, np, (int)NR,
-                crow + g * NR, (T)0, NULL, NULL);
+      for (size_t kb = 0; kb < kblocks; kb++)
+        kern->spr(bpos[kb + 1][r] - bpos[kb][r], ri + bpos[kb][r], rv + bpos[kb][r], bp,
+                  (ptrdiff_t)j->ldb, np, (int)NR, crow + g * NR, kb ? (T)1 : (T)0, NULL, NULL);
+    }
+    if (whole < npanels) { /* the partial last panel, zero-padded to NR columns */
+      bp[0] = j->bedge;
+      for (size_t kb = 0; kb < kblocks; kb++)
+        kern->spr(bpos[kb + 1][r] - bpos[kb][r], ri + bpos[kb][r], rv + bpos[kb][r], bp,
+                  (ptrdiff_t)NR, 1, (int)(j->n - whole * NR), crow + whole * NR,
+                  kb ? (T)1 : (T)0, NULL, NULL);
     }
     if (FN(has_neg_zero_)(crow, j->n)) __atomic_store_n(&j->redo[r0 + r], 1, __ATOMIC_RELAXED);
   }
@@ -646,9 +667,10 @@ static void FN(sparse_t_rows_)(void *ctx, int part, int nparts) {
 
 /* The product through the sparse path, or FNN_SPARSE_DECLINED (nothing written) where it
  * does not apply: alpha 1, beta 0, a B the kernel can read in place or packed, and an A
- * sampled and found mostly zeros; with A transposed, also B in place, no epilogue, whole
- * panels and one K block. b_finite: the caller knows that B holds no inf or NaN (a packed
- * copy that Adam wrote and checked, trainchain.c), and B is not checked again. */
+ * sampled and found mostly zeros; with A transposed, also B in place, no epilogue and at
+ * most FNN_SPARSE_T_MAX_KBLOCKS K blocks. b_finite: the caller knows that B holds no inf or
+ * NaN (a packed copy that Adam wrote and checked, trainchain.c), and B is not checked
+ * again. */
 #define FNN_SPARSE_DECLINED 1
 static int FN(gemm_sparse_)(const KERN_T *kern, int trans_a, int trans_b, size_t m, size_t n,
                             size_t k, T alpha, const T *a, size_t lda, const T *b, size_t ldb,
@@ -661,7 +683,8 @@ static int FN(gemm_sparse_)(const KERN_T *kern, int trans_a, int trans_b, size_t
       k >= (size_t)UINT32_MAX || m >= (size_t)UINT32_MAX || m < FNN_SPARSE_MIN_ROWS ||
       n == 0 || 2.0 * (double)m * (double)n * (double)k < FNN_SPARSE_MIN_FLOPS)
     return FNN_SPARSE_DECLINED;
-  if (trans_a && (trans_b || has_epilogue || n % NR || k > kern->kc || k < FNN_SPARSE_T_MIN_K))
+  if (trans_a && (!b || trans_b || has_epilogue || k < FNN_SPARSE_T_MIN_K ||
+                  (k + kern->kc - 1) / kern->kc > FNN_SPARSE_T_MAX_KBLOCKS))
     return FNN_SPARSE_DECLINED;
   /* a sample of about FNN_SPARSE_PROBE values from A's first rows as stored */
   const size_t srows = trans_a ? k : m, scols = trans_a ? m : k;
@@ -712,7 +735,7 @@ static int FN(gemm_sparse_)(const KERN_T *kern, int trans_a, int trans_b, size_t
     nparts = ns;
   }
   if (nparts > INT_MAX) return FNN_SPARSE_DECLINED;
-  const int need_edge = !trans_a && !packed_b && n % NR;
+  const int need_edge = (trans_a || !packed_b) && n % NR; /* A transposed: B in place */
   uint32_t *sb = malloc((ns + 1) * sizeof(uint32_t));
   unsigned char *sflag = malloc(ns + 1);
   unsigned char *redo = calloc(m, 1);
@@ -793,6 +816,11 @@ int FN(fnn_gemm_ex_)(const KERN_T *kern, int trans_a, int trans_b, size_t m, siz
                                beta, c, ldc, bias, act, z, ldz, 0, NULL);
 }
 #undef FNN_SPARSE_DECLINED
+
+size_t FN(fnn_sparse_list_)(const T *x, const uint32_t *bnd, size_t ns, uint32_t *idx, T *val,
+                            uint32_t *pos) {
+  return FN(spl_)(CAT(FN(fnn_kernel_), _current)(), x, bnd, ns, idx, val, pos);
+}
 
 #undef FN
 #undef CAT

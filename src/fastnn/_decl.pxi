@@ -11,6 +11,10 @@ cdef extern from "fastnn.h" nogil:
     void fnn_set_thread_cap(int n)
     void fnn_set_sparse_a(int on)
     long fnn_sparse_a_stat(int which)
+    size_t fnn_sparse_list_f32(const float *x, const uint32_t *bnd, size_t ns, uint32_t *idx,
+                               float *val, uint32_t *pos)
+    size_t fnn_sparse_list_f64(const double *x, const uint32_t *bnd, size_t ns, uint32_t *idx,
+                               double *val, uint32_t *pos)
     int fnn_openmp_enabled()
     const char *fnn_kernel_name()
     int fnn_set_kernel(const char *name)

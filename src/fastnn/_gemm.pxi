@@ -56,6 +56,42 @@ def sparse_a_stats():
     return (fnn_sparse_a_stat(0), fnn_sparse_a_stat(1))
 
 
+def sparse_list(x, bounds):
+    """The kernel family's lister of nonzeros, for the tests: x a 1-D float32 or float64
+    array, bounds the segment ends (bounds[0] == 0, nondecreasing, bounds[-1] <= x.size).
+    Returns (idx, val, pos): the indices and values of the nonzeros of x[:bounds[-1]] in
+    order, and for each bound how many come before it."""
+    xo = np.asarray(x)
+    if xo.ndim != 1 or xo.dtype not in (np.float32, np.float64):
+        raise TypeError(f"x: expected a 1-D float32 or float64 array, received "
+                        f"{xo.dtype} with shape {xo.shape}")
+    cdef cnp.ndarray xa = np.ascontiguousarray(xo)
+    cdef cnp.ndarray bnd = np.ascontiguousarray(bounds, dtype=np.uint32)
+    if (bnd.ndim != 1 or bnd.shape[0] < 1 or bnd[0] != 0 or np.any(np.diff(bnd.astype(np.int64)) < 0)
+            or int(bnd[bnd.shape[0] - 1]) > xo.shape[0]):
+        raise ValueError(f"bounds: expected nondecreasing ends from 0 to at most {xo.shape[0]}, "
+                         f"received {np.asarray(bounds).tolist()}")
+    cdef size_t ns = <size_t>bnd.shape[0] - 1
+    cdef size_t total = <size_t>bnd[bnd.shape[0] - 1]
+    cdef cnp.ndarray idx = np.empty(total, np.uint32)
+    cdef cnp.ndarray val = np.empty(total, xa.dtype)
+    cdef cnp.ndarray pos = np.empty(ns + 1, np.uint32)
+    cdef size_t got
+    if xa.dtype == np.float32:
+        got = fnn_sparse_list_f32(<const float *>cnp.PyArray_DATA(xa),
+                                  <const uint32_t *>cnp.PyArray_DATA(bnd), ns,
+                                  <uint32_t *>cnp.PyArray_DATA(idx),
+                                  <float *>cnp.PyArray_DATA(val),
+                                  <uint32_t *>cnp.PyArray_DATA(pos))
+    else:
+        got = fnn_sparse_list_f64(<const double *>cnp.PyArray_DATA(xa),
+                                  <const uint32_t *>cnp.PyArray_DATA(bnd), ns,
+                                  <uint32_t *>cnp.PyArray_DATA(idx),
+                                  <double *>cnp.PyArray_DATA(val),
+                                  <uint32_t *>cnp.PyArray_DATA(pos))
+    return idx[:got].copy(), val[:got].copy(), pos
+
+
 def reset_num_threads():
     """Go back to the default thread count (OMP_NUM_THREADS, else the number of cores)."""
     fnn_set_num_threads(0)

@@ -219,6 +219,53 @@ def test_transposed_a_same_bits_as_dense(rng, dtype, m, k, n):
     np.testing.assert_allclose(on, x.T.astype(np.float64) @ dz, rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_transposed_every_family_k_blocks_and_partial_panels(rng, dtype):
+    """X^T dZ on each kernel family with K (the batch) in one or several of the dense
+    driver's K blocks (800 is 3 to 5 of them, by the family's kc) and with n not a multiple
+    of the panel width (the last panel is read from a zero-padded copy)."""
+    try:
+        for family in _core.available_kernels():
+            _core.set_kernel(family)
+            for k, n in [(100, 16), (100, 17), (800, 64), (800, 40), (800, 3), (333, 129)]:
+                x = _sparse(rng, k, 90, 0.15, dtype)
+                dz = rng.standard_normal((k, n)).astype(dtype)
+                on, off, taken, _ = _both(lambda: _product(x, dz, trans_a=True))
+                assert taken == 1, (family, k, n)
+                assert on.tobytes() == off.tobytes(), (family, k, n)
+                tol = 1e-4 if dtype == np.float32 else 1e-12
+                np.testing.assert_allclose(on, x.T.astype(np.float64) @ dz, rtol=tol, atol=tol)
+    finally:
+        _core.set_kernel("auto")
+
+
+def test_transposed_too_many_k_blocks_declined(rng):
+    """K in more blocks than the lists are cut for goes the dense way (same bits)."""
+    x = _sparse(rng, 3100, 40, 0.1, np.float32)  # 9 blocks of kc 384 (more with smaller kc)
+    dz = rng.standard_normal((3100, 32)).astype(np.float32)
+    on, off, taken, _ = _both(lambda: _product(x, dz, trans_a=True))
+    assert taken == 0
+    assert on.tobytes() == off.tobytes()
+
+
+@pytest.mark.parametrize("k", [128, 800])
+def test_transposed_negative_zero_rows_recomputed_k_blocks(k):
+    """Row 3 of C is -0 in every K block without its zero terms (so -0 + -0 ... = -0),
+    +0 with them (the dense kernel's): the row is recomputed. k 800 is several blocks."""
+    m, n = 64, 32
+    x = np.zeros((k, m), np.float32)
+    x[5, :] = 0.25
+    x[5, 3] = 0
+    dz = np.ones((k, n), np.float32)
+    for i in range(0, k, 50):  # a -0 product (underflow) in every block
+        x[i, 3] = 1e-30
+        dz[i] = -1e-30
+    on, off, taken, redone = _both(lambda: _product(x, dz, trans_a=True))
+    assert taken == 1 and redone == 1
+    assert on.tobytes() == off.tobytes()
+    assert not np.signbit(on[3]).any()
+
+
 def test_transposed_negative_zero_rows_recomputed():
     k, m, n = 128, 64, 32
     x = np.zeros((k, m), np.float32)
@@ -310,3 +357,64 @@ def test_random_shapes_same_bits_as_dense(m, k, n, density, trans, packed, dtype
     assert on.tobytes() == off.tobytes()
     tol = 1e-4 if dtype == np.float32 else 1e-11
     np.testing.assert_allclose(on, ref, rtol=tol, atol=tol)
+
+
+def _list_ref(x, bounds):
+    """NumPy's answer for the lister: indices and values of x[:bounds[-1]] that are not
+    zero (NaN is kept, -0 is not), and per bound how many come before it."""
+    keep = np.flatnonzero(x[:bounds[-1]] != 0)
+    return keep.astype(np.uint32), x[keep], np.searchsorted(keep, bounds).astype(np.uint32)
+
+
+def _special_values(rng, n, dtype):
+    """Mostly zeros (both signs), with NaN, infinities, subnormals and normal values."""
+    pool = np.array([0.0, -0.0, np.nan, np.inf, -np.inf, np.finfo(dtype).smallest_subnormal,
+                     -np.finfo(dtype).tiny, 1.0, -2.5], dtype)
+    x = rng.standard_normal(n).astype(dtype)
+    pick = rng.random(n)
+    x[pick < 0.7] = 0
+    x[(pick >= 0.7) & (pick < 0.75)] = -0.0
+    special = (pick >= 0.75) & (pick < 0.85)
+    x[special] = rng.choice(pool, int(special.sum()))
+    return x
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_lister_every_family_matches_numpy(rng, dtype):
+    """Each family's lister (vector chunks, then a partial one) against NumPy: segments of
+    every length from 0 to 40 at every alignment, all zeros, all nonzero, special values;
+    the values are compared as bits, so a NaN's payload and each sign survive."""
+    cases = []
+    for n in range(0, 41):  # one segment of each length, at offsets 0..3
+        for off in range(4):
+            x = _special_values(rng, n + off + 3, dtype)
+            cases.append((x, [0, off, off + n]))
+    x = _special_values(rng, 300, dtype)
+    cases.append((x, np.r_[0, np.sort(rng.integers(0, 290, 20)), 290]))  # empty segments too
+    cases.append((np.zeros(100, dtype), [0, 37, 100]))
+    cases.append((np.full(100, -0.0, dtype), [0, 100]))
+    cases.append((np.arange(1, 101, dtype=dtype), [0, 16, 17, 49, 100]))
+    cases.append((np.zeros(0, dtype), [0]))
+    try:
+        for family in _core.available_kernels():
+            _core.set_kernel(family)
+            for x, bounds in cases:
+                bounds = np.asarray(bounds)
+                idx, val, pos = _core.sparse_list(x, bounds)
+                ridx, rval, rpos = _list_ref(x, bounds)
+                assert idx.tolist() == ridx.tolist(), (family, bounds)
+                assert val.tobytes() == rval.tobytes(), (family, bounds)
+                assert pos.tolist() == rpos.tolist(), (family, bounds)
+    finally:
+        _core.set_kernel("auto")
+
+
+def test_lister_hook_rejects_bad_input():
+    x = np.zeros(10, np.float32)
+    with pytest.raises(TypeError, match="x: expected a 1-D float32 or float64"):
+        _core.sparse_list(x.astype(np.int32), [0, 10])
+    with pytest.raises(TypeError, match="x: expected a 1-D"):
+        _core.sparse_list(x.reshape(2, 5), [0, 10])
+    for bad in ([], [1, 10], [0, 5, 3], [0, 11]):
+        with pytest.raises(ValueError, match="bounds: expected nondecreasing ends"):
+            _core.sparse_list(x, bad)
