@@ -12,6 +12,9 @@ JOB is one of
   epochs32 the same with float32 x (the dtype bench/peers.py feeds every system)
   gemm     _core.gemm and the packed-weight dense forward at the MNIST model's shapes;
            min of 1500 calls per process (200 for 10,000 rows); microseconds
+  sparse   the first layer's products on real MNIST rows (mostly zeros), batches of 32
+           and 256: X W and the weight gradient X^T dZ; median of 2000 calls per
+           process; microseconds
   latency  model(x[:1]) and model.predict(x[:1]) on the MNIST model; 5000 calls per process
            after 500 untimed; median per process; microseconds
 Figures are recorded in bench/RESULTS.md.
@@ -79,6 +82,27 @@ for m in (1024, 10000):
         lambda: _core.dense_forward(a, b, None, None, c, None, packed), 200 if m > 5000 else 1000)
 """
 
+SPARSE = r"""
+(x_train, _), _ = keras.datasets.mnist.load_data()
+x_train = (x_train.reshape(-1, 784) / 255.0).astype(np.float32)
+rng = np.random.default_rng(0)
+w = (rng.standard_normal((784, 128)) * 0.05).astype(np.float32)
+for bs in (32, 256):
+    xb = x_train[rng.permutation(len(x_train))[:bs]].copy()
+    dz = rng.standard_normal((bs, 128)).astype(np.float32)
+    c1, c2 = np.empty((bs, 128), np.float32), np.empty((784, 128), np.float32)
+    for name, f in ((f"X W, {bs} MNIST rows", lambda: _core.gemm(xb, w, c1)),
+                    (f"X^T dZ, {bs} MNIST rows", lambda: _core.gemm(xb, dz, c2, trans_a=True))):
+        for _ in range(200):
+            f()
+        ts = []
+        for _ in range(2000):
+            t = time.perf_counter()
+            f()
+            ts.append(time.perf_counter() - t)
+        out[name] = [float(np.median(ts)) * 1e6]
+"""
+
 LATENCY = r"""
 rng = np.random.default_rng(0)
 x1 = rng.random((1, 784), dtype=np.float32)
@@ -98,7 +122,7 @@ for name, f in (("model(x[:1])", lambda: model(x1)),
 """
 
 JOBS = {"epochs": "FLOAT32 = False\n" + EPOCHS, "epochs32": "FLOAT32 = True\n" + EPOCHS,
-        "gemm": GEMM, "latency": LATENCY}
+        "gemm": GEMM, "sparse": SPARSE, "latency": LATENCY}
 
 
 def main():

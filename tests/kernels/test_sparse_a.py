@@ -266,6 +266,27 @@ def test_transposed_negative_zero_rows_recomputed_k_blocks(k):
     assert not np.signbit(on[3]).any()
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n,col", [(17, 0), (17, 15), (17, 16), (40, 39), (64, 33)])
+def test_negative_zero_found_in_any_column(dtype, n, col):
+    """The -0 test (vectorised, in clones per instruction set) sees a -0 in the first
+    column, the last one and the tail beyond the last whole vector: only column col of row
+    3 of C is -0 without the zero terms."""
+    k, m = 64, 48
+    tiny = 1e-30 if dtype == np.float32 else 1e-200
+    x = np.zeros((k, m), dtype)
+    x[5, :] = 0.25
+    x[5, 3] = 0
+    dz = np.ones((k, n), dtype)
+    for i in range(0, k, 8):
+        x[i, 3] = tiny
+        dz[i, col] = -tiny  # tiny * -tiny underflows to -0; the other columns stay positive
+    on, off, taken, redone = _both(lambda: _product(x, dz, trans_a=True))
+    assert taken == 1 and redone == 1
+    assert on.tobytes() == off.tobytes()
+    assert not np.signbit(on[3]).any()
+
+
 def test_transposed_negative_zero_rows_recomputed():
     k, m, n = 128, 64, 32
     x = np.zeros((k, m), np.float32)
