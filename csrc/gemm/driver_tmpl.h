@@ -631,6 +631,11 @@ static void FN(sparse_t_rows_)(void *ctx, int part, int nparts) {
     for (size_t r = 0; r < w; r++) bpos[kb][r] = cnt[r];
     const size_t kend = kk + KC < k ? kk + KC : k;
     for (; kk < kend; kk++) {
+      if (kk + 8 < k) { /* the slice of a later row of A: rows lda apart defeat the
+                           * hardware's prefetch (-6 % on a batch-256 epoch) */
+        __builtin_prefetch(j->a + (kk + 8) * j->lda + r0, 0, 3);
+        __builtin_prefetch(j->a + (kk + 8) * j->lda + r1 - 1, 0, 3);
+      }
       const size_t got = FN(spl_)(kern, j->a + kk * j->lda + r0, seg, 1, tix, tval, tpos);
       for (size_t t = 0; t < got; t++) {
         const size_t r = tix[t];
