@@ -152,28 +152,6 @@ static void fnn_split_update(unsigned slot, double ns0, double rows0, double ns1
 #define FNN_SPARSE_PARTS_PER_THREAD 4
 #endif
 
-/* Whether a row holds a -0, tested on the bits so that the loop vectorises; also compiled
- * for AVX2 and AVX-512, picked at load time (the sparse weight gradient tests each of its
- * 784 rows of 128 values, and the baseline's 4-wide loop took 15 % of that product). */
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(FNN_NO_CLONES)
-#define FNN_NZ_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define FNN_NZ_CLONES
-#endif
-#define FNN_NEG_ZERO_TEST(T, U, NEG_ZERO, SFX)                 \
-  FNN_NZ_CLONES static int has_neg_zero_##SFX(const T *p, size_t n) { \
-    U hit = 0;                                                 \
-    for (size_t i = 0; i < n; i++) {                           \
-      U u;                                                     \
-      memcpy(&u, p + i, sizeof u);                             \
-      hit |= u == (NEG_ZERO);                                  \
-    }                                                          \
-    return hit != 0;                                           \
-  }
-FNN_NEG_ZERO_TEST(float, uint32_t, 0x80000000u, f32)
-FNN_NEG_ZERO_TEST(double, uint64_t, 0x8000000000000000ull, f64)
-#undef FNN_NEG_ZERO_TEST
-
 /* The sparse path's working memory (a part's lists: at most FNN_SPARSE_CHUNK_ENTRIES values
  * and their indices), kept per thread and grown when a product needs more: allocated and
  * freed per product, it came back from the system each time as fresh pages, and their

@@ -581,18 +581,18 @@ static void FN(sparse_rows_)(void *ctx, int part, int nparts) {
         const size_t t0 = ps[s], t1 = ps[s + 1];
         if (t1 == t0 && !first && !last) continue; /* nothing to add in this slice */
         T *ab = accbuf + r * accw;
+        int negz = 0; /* C's final values (the last slice) are tested for -0 */
         kern->spr(t1 - t0, idx + r * cap + t0, val + r * cap + t0, bp, brs, np, n_last,
                   j->c + (r_lo + r) * j->ldc + g * NR, beta, first ? NULL : ab,
-                  last ? NULL : ab);
+                  last ? NULL : ab, s == ns - 1 ? &negz : NULL);
+        if (negz) __atomic_store_n(&j->redo[r_lo + r], 1, __ATOMIC_RELAXED);
       }
     }
   }
-  if (j0 >= j1) return;
-  for (size_t r = 0; r < rows; r++) {
+  if (j0 >= j1 || !j->has_epilogue) return;
+  for (size_t r = 0; r < rows; r++) { /* a row to be recomputed gets its epilogue then */
     const size_t row = r_lo + r;
-    if (FN(has_neg_zero_)(j->c + row * j->ldc + j0, j1 - j0))
-      __atomic_store_n(&j->redo[row], 1, __ATOMIC_RELAXED);
-    else if (j->has_epilogue)
+    if (!__atomic_load_n(&j->redo[row], __ATOMIC_RELAXED))
       FN(epilogue_)(j->c, j->ldc, row, j0, 1, j1 - j0, j->bias, j->act, j->z, j->ldz);
   }
 }
@@ -652,21 +652,23 @@ static void FN(sparse_t_rows_)(void *ctx, int part, int nparts) {
     const uint32_t *ri = cidx + r * k;
     const T *rv = cval + r * k;
     const T *bp[8];
+    int negz = 0; /* C's final values (the last K block) are tested for -0 */
     for (size_t g = 0; g < whole; g += spw) {
       const int np = (int)(whole - g < spw ? whole - g : spw);
       for (int q = 0; q < np; q++) bp[q] = j->b + (g + (size_t)q) * NR;
       for (size_t kb = 0; kb < kblocks; kb++)
         kern->spr(bpos[kb + 1][r] - bpos[kb][r], ri + bpos[kb][r], rv + bpos[kb][r], bp,
-                  (ptrdiff_t)j->ldb, np, (int)NR, crow + g * NR, kb ? (T)1 : (T)0, NULL, NULL);
+                  (ptrdiff_t)j->ldb, np, (int)NR, crow + g * NR, kb ? (T)1 : (T)0, NULL, NULL,
+                  kb == kblocks - 1 ? &negz : NULL);
     }
     if (whole < npanels) { /* the partial last panel, zero-padded to NR columns */
       bp[0] = j->bedge;
       for (size_t kb = 0; kb < kblocks; kb++)
         kern->spr(bpos[kb + 1][r] - bpos[kb][r], ri + bpos[kb][r], rv + bpos[kb][r], bp,
                   (ptrdiff_t)NR, 1, (int)(j->n - whole * NR), crow + whole * NR,
-                  kb ? (T)1 : (T)0, NULL, NULL);
+                  kb ? (T)1 : (T)0, NULL, NULL, kb == kblocks - 1 ? &negz : NULL);
     }
-    if (FN(has_neg_zero_)(crow, j->n)) __atomic_store_n(&j->redo[r0 + r], 1, __ATOMIC_RELAXED);
+    if (negz) __atomic_store_n(&j->redo[r0 + r], 1, __ATOMIC_RELAXED);
   }
 }
 

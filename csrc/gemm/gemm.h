@@ -43,13 +43,16 @@ typedef void (*fnn_ukr1_f64_t)(size_t kc, const double *a, ptrdiff_t a_cs, const
 /* The sparse-row kernel: one row of C over np panels from the entries (idx[t], val[t]) of a
  * row of op(A) whose values are not zero (see ukr_tmpl.h). The accumulators start from
  * acc_in (np * NR values) or from zero where it is NULL, and end in acc_out, or in c
- * (c = acc, or c + acc with beta 1) where it is NULL. */
+ * (c = acc, or c + acc with beta 1) where it is NULL; then, where negz is not NULL, *negz
+ * is set to 1 if a value written to c is -0 (and left as it was otherwise). */
 typedef void (*fnn_spr_f32_t)(size_t cnt, const uint32_t *idx, const float *val,
                               const float *const *bp, ptrdiff_t brs, int np, int n_last,
-                              float *c, float beta, const float *acc_in, float *acc_out);
+                              float *c, float beta, const float *acc_in, float *acc_out,
+                              int *negz);
 typedef void (*fnn_spr_f64_t)(size_t cnt, const uint32_t *idx, const double *val,
                               const double *const *bp, ptrdiff_t brs, int np, int n_last,
-                              double *c, double beta, const double *acc_in, double *acc_out);
+                              double *c, double beta, const double *acc_in, double *acc_out,
+                              int *negz);
 /* Lists the values of x[0, bnd[ns]) that are not zero, in order, as (idx, val) from
  * index 0; pos[s] (s <= ns) is how many come before bnd[s] (bnd[0] is 0). Writes up to
  * bnd[ns] entries. Returns the count. */

@@ -269,22 +269,55 @@ def test_transposed_negative_zero_rows_recomputed_k_blocks(k):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n,col", [(17, 0), (17, 15), (17, 16), (40, 39), (64, 33)])
 def test_negative_zero_found_in_any_column(dtype, n, col):
-    """The -0 test (vectorised, in clones per instruction set) sees a -0 in the first
-    column, the last one and the tail beyond the last whole vector: only column col of row
-    3 of C is -0 without the zero terms."""
+    """The kernels test the values they write for -0 (in the registers; a partial panel
+    one by one): a -0 in the first column, the last one, a partial last panel, for every
+    kernel family, in X W (with and without the dense layer's epilogue) and in X^T dZ. Only
+    column col of row 3 of C is -0 without the zero terms; the dense kernel gives +0."""
+    tiny = 1e-30 if dtype == np.float32 else 1e-200
     k, m = 64, 48
+    xt = np.zeros((k, m), dtype)  # X^T dZ: X is k x m
+    xt[5, :] = 0.25
+    xt[5, 3] = 0
+    dz = np.ones((k, n), dtype)
+    for i in range(0, k, 8):
+        xt[i, 3] = tiny
+        dz[i, col] = -tiny  # tiny * -tiny underflows to -0; the other columns stay positive
+    x = np.ascontiguousarray(xt.T)  # X W with W = dZ: row 3 of X holds the tiny values
+    bias = np.zeros(n, dtype)
+    cases = [lambda: _product(xt, dz, trans_a=True), lambda: _product(x, dz),
+             lambda: _forward(x, dz, bias, False), lambda: _forward(x, dz, bias, True)]
+    try:
+        for family in _core.available_kernels():
+            _core.set_kernel(family)
+            for case, f in enumerate(cases):
+                on, off, taken, redone = _both(f)
+                # (the portable kernel's a * b + c, not fused on x86-64, rounds the product
+                # to -0 first, and +0 + -0 is +0: no -0 to find)
+                assert taken == 1 and redone == (1 if family != "portable" else redone)
+                assert redone in (0, 1), (family, case)
+                assert _bits(on if case >= 2 else [on]) == _bits(off if case >= 2 else [off])
+                c = on[1] if case >= 2 else on  # the forward's z (before the activation)
+                assert not np.signbit(c[3]).any(), (family, case)
+    finally:
+        _core.set_kernel("auto")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_negative_zero_from_one_tiny_b_in_the_last_row(dtype):
+    """The rows of C are tested for -0 only where the least |a| times the least |b| could
+    underflow; here the one tiny b is in B's last row, in the last part's share of B (784
+    columns of A make about 25 parts), and the one tiny a in another part's columns."""
+    k, m, n = 64, 784, 128
     tiny = 1e-30 if dtype == np.float32 else 1e-200
     x = np.zeros((k, m), dtype)
     x[5, :] = 0.25
     x[5, 3] = 0
+    x[63, 3] = tiny
     dz = np.ones((k, n), dtype)
-    for i in range(0, k, 8):
-        x[i, 3] = tiny
-        dz[i, col] = -tiny  # tiny * -tiny underflows to -0; the other columns stay positive
+    dz[63, 7] = -tiny  # C[3, 7] = tiny * -tiny, -0 after underflow; the rest of C is normal
     on, off, taken, redone = _both(lambda: _product(x, dz, trans_a=True))
     assert taken == 1 and redone == 1
     assert on.tobytes() == off.tobytes()
-    assert not np.signbit(on[3]).any()
 
 
 def test_transposed_negative_zero_rows_recomputed():

@@ -22,6 +22,8 @@
 #define VFMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
 #define VMUL(a, b) _mm256_mul_ps((a), (b))
 #define VADD(a, b) _mm256_add_ps((a), (b))
+#define VNEGZ(x) _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32( \
+    _mm256_castps_si256(x), _mm256_set1_epi32(INT32_MIN))))
 #define UKR_NAME fnn_ukr_avx2_f32
 #define WP FNN_AVX2_WP
 #include "ukr_tmpl.h"
@@ -38,6 +40,7 @@
 #undef VFMA
 #undef VMUL
 #undef VADD
+#undef VNEGZ
 #undef UKR_NAME
 #undef WP
 
@@ -54,6 +57,8 @@
 #define VFMA(a, b, c) _mm256_fmadd_pd((a), (b), (c))
 #define VMUL(a, b) _mm256_mul_pd((a), (b))
 #define VADD(a, b) _mm256_add_pd((a), (b))
+#define VNEGZ(x) _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64( \
+    _mm256_castpd_si256(x), _mm256_set1_epi64x(INT64_MIN))))
 #define UKR_NAME fnn_ukr_avx2_f64
 #define WP FNN_AVX2_WP
 #include "ukr_tmpl.h"

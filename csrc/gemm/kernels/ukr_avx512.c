@@ -22,6 +22,7 @@
 #define VFMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
 #define VMUL(a, b) _mm512_mul_ps((a), (b))
 #define VADD(a, b) _mm512_add_ps((a), (b))
+#define VNEGZ(x) ((int)_mm512_cmpeq_epi32_mask(_mm512_castps_si512(x), _mm512_set1_epi32(INT32_MIN)))
 #define UKR_NAME fnn_ukr_avx512_f32
 #define WP FNN_AVX512_WP
 #include "ukr_tmpl.h"
@@ -38,6 +39,7 @@
 #undef VFMA
 #undef VMUL
 #undef VADD
+#undef VNEGZ
 #undef UKR_NAME
 #undef WP
 
@@ -54,6 +56,7 @@
 #define VFMA(a, b, c) _mm512_fmadd_pd((a), (b), (c))
 #define VMUL(a, b) _mm512_mul_pd((a), (b))
 #define VADD(a, b) _mm512_add_pd((a), (b))
+#define VNEGZ(x) ((int)_mm512_cmpeq_epi64_mask(_mm512_castpd_si512(x), _mm512_set1_epi64(INT64_MIN)))
 #define UKR_NAME fnn_ukr_avx512_f64
 #define WP FNN_AVX512_WP
 #include "ukr_tmpl.h"

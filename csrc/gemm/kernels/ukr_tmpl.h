@@ -6,6 +6,7 @@
  *   TGT         target attribute (may be empty)
  *   VZERO()     VLOAD(p)  VSTORE(p, v)  VBCAST(p)  VSET1(x)
  *   VFMA(a, b, c) = a * b + c (fused where the ISA has it)   VMUL(a, b)   VADD(a, b)
+ *   VNEGZ(x)    nonzero when some lane of x is -0 (the sparse kernel's test)
  *   UKR_NAME    name of the function to define (and UKR_NAME_wide, the one-row kernel
  *               over WP panels at once)
  *   WP          panels per call of the one-row kernel
@@ -139,7 +140,9 @@ TGT void WIDE_NAME(UKR_NAME)(size_t kc, const T *a, ptrdiff_t cs, const T *b, si
  * at bp[q] + r * brs. These are the dense kernel's operations on the entries whose a is
  * not zero, in the same order: a term with a zero a adds 0 to the accumulator, which
  * leaves any value but the sign of a zero as it was (the driver checks for that,
- * gemm_sparse_ in driver_tmpl.h). */
+ * gemm_sparse_ in driver_tmpl.h): where negz is not NULL, *negz is set to 1 when a value
+ * written to c is -0, tested in the registers (reading the row back waited for its
+ * stores). */
 #define SPW (NV >= 8 ? 1 : 8 / NV)
 #define SPARSE_NAME(n) SPARSE_NAME_(n)
 #define SPARSE_NAME_(n) n##_sparse
@@ -147,7 +150,7 @@ TGT void WIDE_NAME(UKR_NAME)(size_t kc, const T *a, ptrdiff_t cs, const T *b, si
 #define SBODY_NAME_(n) n##_sparse_body
 static inline __attribute__((always_inline)) TGT void SBODY_NAME(UKR_NAME)(
     size_t cnt, const uint32_t *idx, const T *val, const T *const *bp, ptrdiff_t brs,
-    const int NP, int n_last, T *c, T beta, const T *acc_in, T *acc_out) {
+    const int NP, int n_last, T *c, T beta, const T *acc_in, T *acc_out, int *negz) {
   V acc[SPW][NV];
   const T *base[SPW];
   UNROLL for (int q = 0; q < NP; q++) {
@@ -170,16 +173,34 @@ static inline __attribute__((always_inline)) TGT void SBODY_NAME(UKR_NAME)(
   }
   const V vb = VSET1(beta);
   (void)vb;
-  UNROLL for (int q = 0; q < NP; q++) STORE_ROW(c + q * NR, acc[q], q == NP - 1 ? n_last : NR);
+  int nz = 0;
+  UNROLL for (int q = 0; q < NP; q++) {
+    if (q < NP - 1 || n_last == NR) {
+      UNROLL for (int v = 0; v < NV; v++) {
+        V x = acc[q][v];
+        if (beta != (T)0) x = VADD(VLOAD(c + q * NR + v * VL), x); /* beta is 0 or 1 */
+        VSTORE(c + q * NR + v * VL, x);
+        nz |= VNEGZ(x);
+      }
+    } else { /* a partial panel: its first n_last values */
+      STORE_ROW(c + q * NR, acc[q], n_last);
+      if (negz)
+        for (int j = 0; j < n_last; j++) {
+          const T x = c[q * NR + j];
+          nz |= x == (T)0 && __builtin_signbit(x);
+        }
+    }
+  }
+  if (negz && nz) *negz = 1;
 }
 
 TGT void SPARSE_NAME(UKR_NAME)(size_t cnt, const uint32_t *idx, const T *val,
                                const T *const *bp, ptrdiff_t brs, int np, int n_last,
-                               T *c, T beta, const T *acc_in, T *acc_out) {
+                               T *c, T beta, const T *acc_in, T *acc_out, int *negz) {
   switch (np) {
-#define SCASE(P)                                                                     \
-    case P:                                                                          \
-      SBODY_NAME(UKR_NAME)(cnt, idx, val, bp, brs, P, n_last, c, beta, acc_in, acc_out); \
+#define SCASE(P)                                                                           \
+    case P:                                                                                \
+      SBODY_NAME(UKR_NAME)(cnt, idx, val, bp, brs, P, n_last, c, beta, acc_in, acc_out, negz); \
       break;
     SCASE(1)
 #if SPW >= 2
