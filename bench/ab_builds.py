@@ -15,8 +15,10 @@ JOB is one of
   sparse   the first layer's products on real MNIST rows (mostly zeros), batches of 32
            and 256: X W and the weight gradient X^T dZ; median of 2000 calls per
            process; microseconds
-  latency  model(x[:1]) and model.predict(x[:1]) on the MNIST model; 5000 calls per process
-           after 500 untimed; median per process; microseconds
+  latency  model(x[:1]), model.predict(x[:1]) and predict_on_batch(x[:1]) on the MNIST
+           model, and the call of its InferenceChain alone (the C arithmetic and its
+           binding: what the others add is their fixed cost); 5000 calls per process after
+           500 untimed; median per process; microseconds
 Figures are recorded in bench/RESULTS.md.
 """
 import json
@@ -109,8 +111,13 @@ x1 = rng.random((1, 784), dtype=np.float32)
 model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(128, activation="relu"),
                           keras.layers.Dropout(0.2), keras.layers.Dense(10)])
 model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+model(x1)
+chain = model._infer.chain()  # the InferenceChain: the arithmetic and its own binding
+out1 = np.empty((1, 10), np.float32)
 for name, f in (("model(x[:1])", lambda: model(x1)),
-                ("predict(x[:1])", lambda: model.predict(x1, verbose=0))):
+                ("predict(x[:1])", lambda: model.predict(x1, verbose=0)),
+                ("predict_on_batch(x[:1])", lambda: model.predict_on_batch(x1)),
+                ("InferenceChain(x[:1], out)", lambda: chain(x1, out1))):
     for _ in range(500):
         f()
     ts = []
