@@ -446,6 +446,60 @@ def inference_chain(data):
 
 
 @prop
+def sparse_list(data):
+    """The lister of nonzeros behind products with a mostly-zero A (any layout is copied)."""
+    n = data.draw(st.integers(0, 80))
+    dt = data.draw(st.sampled_from(DTYPES))
+    x = data.draw(arrays((n,) if data.draw(st.integers(0, 9)) else (n, 2), dt, special=True))
+    if x.ndim == 1 and x.dtype in FLOATS and n:
+        x = np.where(np.arange(n) % 3 == 0, x, 0).astype(x.dtype)  # mostly zeros
+    cuts = sorted(data.draw(st.lists(st.integers(0, n), max_size=6)))
+    bounds = [0] + cuts
+    if data.draw(st.integers(0, 7)) == 0:  # bounds it must refuse
+        bounds = data.draw(st.sampled_from([[], [1] + cuts, [0, n + 1], [0, 3, 1]]))
+    valid = (x.ndim == 1 and x.dtype in FLOATS and len(bounds) >= 1 and bounds[0] == 0
+             and all(b1 <= b2 for b1, b2 in zip(bounds, bounds[1:])) and bounds[-1] <= n)
+    ok, res = call(_core.sparse_list, x, bounds)
+    check(valid, ok, res, "sparse_list")
+    if ok:
+        idx, val, pos = res
+        keep = np.flatnonzero(x[:bounds[-1]] != 0)
+        assert idx.tolist() == keep.tolist(), "sparse_list: wrong indices"
+        assert val.tobytes() == np.ascontiguousarray(x[keep]).tobytes(), "sparse_list: values"
+        assert pos.tolist() == np.searchsorted(keep, bounds).tolist(), "sparse_list: counts"
+
+
+@prop
+def sparse_gemm(data):
+    """Products large and sparse enough for the path that skips A's zeros: the same bits as
+    with the path off, NaN and inf included, on any kernel family, whatever it decides."""
+    rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 32 - 1)))
+    dt = data.draw(st.sampled_from([F32, F64]))
+    ta = data.draw(st.booleans())
+    m, k, n = data.draw(st.integers(8, 90)), data.draw(st.integers(16, 420)), data.draw(st.integers(1, 70))
+    a = rng.standard_normal((k, m) if ta else (m, k)).astype(dt)
+    a[rng.random(a.shape) >= data.draw(st.sampled_from([0.02, 0.1, 0.3]))] = 0
+    b = rng.standard_normal((k, n)).astype(dt)
+    for arr in (a, b):
+        if data.draw(st.integers(0, 5)) == 0:  # a NaN, an inf or a tiny value somewhere
+            arr.reshape(-1)[rng.integers(0, arr.size)] = data.draw(
+                st.sampled_from([np.nan, np.inf, -np.inf, 1e-30, -1e-30, -0.0]))
+    family = data.draw(st.sampled_from(_core.available_kernels()))
+    out = []
+    try:
+        _core.set_kernel(family)
+        for on in (True, False):
+            _core.set_sparse_a(on)
+            c = np.empty((m, n), dt)
+            _core.gemm(a, b, c, 1.0, 0.0, ta, False)
+            out.append(c.tobytes())
+    finally:
+        _core.set_sparse_a(True)
+        _core.set_kernel("auto")
+    assert out[0] == out[1], f"sparse_gemm: other bits than the dense kernel ({family})"
+
+
+@prop
 def ops_matmul_like_numpy(data):
     nd1, nd2 = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
     dims = [data.draw(st.integers(0, 5)) for _ in range(4)]
