@@ -35,6 +35,17 @@ sys.path.insert(0, SITE)
 import json, time, numpy as np, fastnn as keras
 from fastnn import _core
 out = {}
+def timings(f, warm, n):  # seconds of each of n calls of f, after warm untimed ones
+    for _ in range(warm):
+        f()
+    ts = []
+    for _ in range(n):
+        t = time.perf_counter()
+        f()
+        ts.append(time.perf_counter() - t)
+    return ts
+def median_us(f, warm, n):
+    return [float(np.median(timings(f, warm, n))) * 1e6]
 """
 
 EPOCHS = r"""
@@ -59,14 +70,7 @@ for bs in (32, 256):
 
 GEMM = r"""
 def best(f, n):
-    for _ in range(100):
-        f()
-    ts = []
-    for _ in range(n):
-        t = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t)
-    return [min(ts) * 1e6]
+    return [min(timings(f, 100, n)) * 1e6]
 rng = np.random.default_rng(0)
 for m, k, n, ta in [(32, 784, 128, False), (784, 32, 128, True), (256, 784, 128, False),
                     (784, 256, 128, True), (256, 128, 10, False), (1, 784, 128, False)]:
@@ -95,14 +99,7 @@ for bs in (32, 256):
     c1, c2 = np.empty((bs, 128), np.float32), np.empty((784, 128), np.float32)
     for name, f in ((f"X W, {bs} MNIST rows", lambda: _core.gemm(xb, w, c1)),
                     (f"X^T dZ, {bs} MNIST rows", lambda: _core.gemm(xb, dz, c2, trans_a=True))):
-        for _ in range(200):
-            f()
-        ts = []
-        for _ in range(2000):
-            t = time.perf_counter()
-            f()
-            ts.append(time.perf_counter() - t)
-        out[name] = [float(np.median(ts)) * 1e6]
+        out[name] = median_us(f, 200, 2000)
 """
 
 LATENCY = r"""
@@ -118,14 +115,7 @@ for name, f in (("model(x[:1])", lambda: model(x1)),
                 ("predict(x[:1])", lambda: model.predict(x1, verbose=0)),
                 ("predict_on_batch(x[:1])", lambda: model.predict_on_batch(x1)),
                 ("InferenceChain(x[:1], out)", lambda: chain(x1, out1))):
-    for _ in range(500):
-        f()
-    ts = []
-    for _ in range(5000):
-        t = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t)
-    out[name] = [float(np.median(ts)) * 1e6]
+    out[name] = median_us(f, 500, 5000)
 """
 
 JOBS = {"epochs": "FLOAT32 = False\n" + EPOCHS, "epochs32": "FLOAT32 = True\n" + EPOCHS,

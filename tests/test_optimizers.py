@@ -257,6 +257,9 @@ def test_schedule_values():
     e = schedules.ExponentialDecay(0.1, 10, 0.5)
     for s in (0, 1, 5, 10, 25):
         np.testing.assert_allclose(e(s), 0.1 * 0.5 ** (s / 10), rtol=1e-6)
+    e9 = schedules.ExponentialDecay(0.1, 1, 0.9)  # 0.9 ** 4: NumPy's float32 power is 1 ulp
+    for s in (4, 17, 18, 19):                      # off on AVX-512 machines; libm's is not
+        assert float(e9(s)) == float(f(0.1) * f(math.pow(float(f(0.9)), s)))
     es = schedules.ExponentialDecay(0.1, 10, 0.5, staircase=True)
     assert [float(es(s)) for s in (0, 9, 10, 19, 20)] == [float(f(0.1) * f(0.5) ** k)
                                                        for k in (0, 0, 1, 1, 2)]

@@ -291,10 +291,10 @@ def test_negative_zero_found_in_any_column(dtype, n, col):
             _core.set_kernel(family)
             for case, f in enumerate(cases):
                 on, off, taken, redone = _both(f)
-                # (the portable kernel's a * b + c, not fused on x86-64, rounds the product
-                # to -0 first, and +0 + -0 is +0: no -0 to find)
-                assert taken == 1 and redone == (1 if family != "portable" else redone)
-                assert redone in (0, 1), (family, case)
+                assert taken == 1, (family, case)
+                # (the portable kernel's a * b + c is not fused (-ffp-contract=off): the
+                # product rounds to -0 first, and +0 + -0 is +0, so it has no -0 to find)
+                assert redone == 1 if family != "portable" else redone in (0, 1), (family, case)
                 assert _bits(on if case >= 2 else [on]) == _bits(off if case >= 2 else [off])
                 c = on[1] if case >= 2 else on  # the forward's z (before the activation)
                 assert not np.signbit(c[3]).any(), (family, case)

@@ -1,7 +1,6 @@
 /* gemm/kernels/ukr_portable.c - portable C micro-kernels, always compiled. */
 #include "gemm/gemm.h"
 #include "config.h"
-#include <math.h>
 
 #define TGT
 #define VL 1
@@ -13,7 +12,7 @@
 #define VFMA(a, b, c) ((a) * (b) + (c))
 #define VMUL(a, b) ((a) * (b))
 #define VADD(a, b) ((a) + (b))
-#define VNEGZ(x) ((x) == 0 && signbit(x))
+#define VNEGZ(x) ((x) == 0 && __builtin_signbit(x))
 
 #define T float
 #define V float

@@ -18,17 +18,10 @@ import numpy as np
 
 from fastnn import _core, backend
 from fastnn.optimizers import schedules as _schedules
+from fastnn.optimizers.schedules import _pow  # noqa: F401  (for Nadam and Adamax)
 from fastnn.optimizers.state import OptimizerState, _unwrap
 
 __all__ = ["Optimizer"]
-
-
-def _pow(t, base, step):
-    """base ** step in the dtype t, rounded once from libm's double pow, so that the result
-    is the same on every CPU, as the kernels' pow and powf are (NumPy's power is not
-    correctly rounded on some: on AVX-512 machines its float32 0.9 ** 4 is one unit in the
-    last place too high)."""
-    return t(math.pow(float(base), float(step)))
 
 
 def _real(value, name, lo=None, hi=None, allow_none=False):

@@ -19,6 +19,14 @@ _registry = Registry("learning rate schedule", "keras.optimizers.schedules", ins
 _F = np.float32  # the type Keras converts Python floats to
 
 
+def _pow(t, base, step):
+    """base ** step in the dtype t: libm's double pow, rounded once to t, so that the result
+    is the same on every CPU (NumPy's float32 power is not correctly rounded on some: on
+    AVX-512 machines its 0.9 ** 4 is 0.6561, one unit in the last place above 0.6560999).
+    Used by the schedules and by Nadam and Adamax; Adam's C kernel calls powf and pow."""
+    return t(math.pow(float(base), float(step)))
+
+
 def _real(value, name, positive=False, nonneg=False):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}: expected a real number, received {type(value).__name__} "
@@ -98,7 +106,7 @@ class ExponentialDecay(LearningRateSchedule):
         p = _step(step) / _F(self.decay_steps)
         if self.staircase:
             p = np.floor(p)
-        return _F(self.initial_learning_rate) * np.power(_F(self.decay_rate), p)
+        return _F(self.initial_learning_rate) * _pow(_F, _F(self.decay_rate), p)
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate,
